@@ -1,0 +1,34 @@
+//! # Isotherm SDK
+//!
+//! Everything a plugin author depends on, and nothing of the host: the stable ABI
+//! ([`abi`]), the safe [`Plugin`] trait with [`export_plugin!`], parameter declarations
+//! ([`params`]), the `plugin.toml` format ([`manifest`]), volume algorithms
+//! ([`volume`]) and a harness to run a plugin without the host ([`testing`]).
+//!
+//! **Architecture invariant:** no Bevy, no host types, no file formats here. A plugin
+//! that builds against this crate alone runs in the CLI and in the viewer alike.
+
+pub mod abi;
+pub mod export;
+pub mod manifest;
+pub mod params;
+mod plugin;
+pub mod testing;
+pub mod volume;
+
+pub use plugin::{Host, Plugin, Request};
+
+/// Re-exported so `export_plugin!` and plugin crates need no direct dependency.
+pub use abi_stable;
+
+/// The names a plugin needs, in one `use isotherm_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::abi::{
+        Cell, Colormap, ErrorKind, Geometry, InputSpec, KeyValue, LabelEntry, LabelMap, LineKind, LineMarkup, Markups,
+        Mesh, NodeChange, NodeData, NodeKind, OutputSpec, ParamSpec, PluginDescriptor, PluginError, PointMarkup,
+        Report, RunOutput, SceneNode, Table, VertexScalars, Volume, VoxelData,
+    };
+    pub use crate::export_plugin;
+    pub use crate::plugin::{Host, Plugin, Request};
+    pub use abi_stable::std_types::{ROption, RString, RVec};
+}

@@ -1,0 +1,147 @@
+//! `plugin.toml`: what a plugin declares about itself without its code being loaded
+//! (like MITK's declarative manifests and MONAI's bundle metadata). The host reads it
+//! first, checks the model files' hashes, and only then opens the library.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Research plugins run anywhere; clinical ones only where a site policy allows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Research,
+    Clinical,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Stable identifier used on the command line (`isotherm run ID`).
+    pub id: String,
+    pub name: String,
+    /// The plugin's own semantic version.
+    pub version: String,
+    pub description: String,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    pub license: String,
+    /// Panel grouping, e.g. "Segmentation", "Ablation", "Radiomics".
+    pub category: String,
+    /// The SDK version the plugin is written for, e.g. "0.1".
+    pub sdk_version: String,
+    pub tier: Tier,
+    /// File stem of the library: `isotherm_template` means `libisotherm_template.so`
+    /// on Linux, `isotherm_template.dll` on Windows.
+    pub library: String,
+    #[serde(default)]
+    pub inputs: Vec<ManifestPort>,
+    #[serde(default)]
+    pub outputs: Vec<ManifestPort>,
+    #[serde(default)]
+    pub models: Vec<ManifestModel>,
+}
+
+/// An input or output, by name and kind (`volume`, `labelmap`, `mesh`, `markups`, `report`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestPort {
+    pub name: String,
+    pub kind: String,
+}
+
+/// A model file pinned by hash. `path` is relative to the manifest's folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestModel {
+    pub name: String,
+    pub path: String,
+    /// Lower-case hex SHA-256 of the file.
+    pub sha256: String,
+    /// Optional model card (TOML or Markdown), relative to the manifest's folder.
+    #[serde(default)]
+    pub card: Option<String>,
+}
+
+impl Manifest {
+    /// Parses and checks a manifest; the error names the file and what is wrong.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Manifest, String> {
+        let m: Manifest = toml::from_str(text).map_err(|e| format!("{}: {}", path.display(), e.to_string().trim()))?;
+        m.check().map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(m)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let id_ok = !self.id.is_empty()
+            && self.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !id_ok {
+            return Err(format!("id '{}' must be non-empty lower-case letters, digits, '-' or '_'", self.id));
+        }
+        if parse_version(&self.version).is_none() {
+            return Err(format!("version '{}' is not a semantic version like 1.2.3", self.version));
+        }
+        if parse_version(&self.sdk_version).is_none() {
+            return Err(format!("sdk_version '{}' is not a version like 0.1", self.sdk_version));
+        }
+        for m in &self.models {
+            if m.sha256.len() != 64 || !m.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(format!("model '{}': sha256 must be 64 hex digits", m.name));
+            }
+        }
+        for p in self.inputs.iter().chain(&self.outputs) {
+            if !["volume", "labelmap", "mesh", "markups", "report"].contains(&p.kind.as_str()) {
+                return Err(format!("port '{}': unknown kind '{}'", p.name, p.kind));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `major.minor[.patch]` as numbers.
+pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = v.trim().split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let patch = match parts.next() {
+        Some(p) => p.split(['-', '+']).next()?.parse().ok()?,
+        None => 0,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((major, minor, patch))
+}
+
+/// Whether a plugin written for SDK `wanted` runs on a host with SDK `host`: the same
+/// major, and for 0.x the same minor (Cargo's rule, which abi_stable also applies);
+/// the host's minor may be newer from 1.0 on.
+pub fn sdk_compatible(wanted: &str, host: &str) -> bool {
+    match (parse_version(wanted), parse_version(host)) {
+        (Some((wm, wn, _)), Some((hm, hn, _))) => wm == hm && if wm == 0 { wn == hn } else { hn >= wn },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_rules() {
+        assert!(sdk_compatible("0.1", "0.1.3"));
+        assert!(!sdk_compatible("0.2", "0.1.0"));
+        assert!(sdk_compatible("1.1", "1.4.0"));
+        assert!(!sdk_compatible("1.5", "1.4.0"));
+        assert!(!sdk_compatible("x", "1.4.0"));
+    }
+
+    #[test]
+    fn garbled_manifest_names_file_and_field() {
+        let e = Manifest::from_toml("id = \"x\"\nname = 3\n", Path::new("/p/plugin.toml")).unwrap_err();
+        assert!(e.starts_with("/p/plugin.toml:") && e.contains("name"), "{e}");
+        let ok = "id='a'\nname='A'\nversion='1.0.0'\ndescription=''\nlicense='MIT'\ncategory='X'\nsdk_version='0.1'\ntier='research'\nlibrary='a'\n";
+        assert!(Manifest::from_toml(ok, Path::new("p.toml")).is_ok());
+        let bad_hash = format!("{ok}[[models]]\nname='w'\npath='w.bin'\nsha256='abc'\n");
+        assert!(Manifest::from_toml(&bad_hash, Path::new("p.toml")).unwrap_err().contains("64 hex"));
+    }
+}

@@ -1,0 +1,181 @@
+//! The safe side of the boundary: the [`Plugin`] trait a plugin author implements, and
+//! the [`Request`] and [`Host`] handles it is given. Plain Rust; `export_plugin!`
+//! wraps it into the ABI.
+
+use abi_stable::std_types::{RStr, RString};
+
+use crate::abi::{
+    ErrorKind, HostRef, InputData, LabelMap, LogLevel, ModelFile, ParamValue, PluginDescriptor,
+    PluginError, RunOutput, RunRequest, Volume,
+};
+
+/// A plugin's logic. Implement it on a unit struct and call `export_plugin!(MyPlugin)`.
+///
+/// The host guarantees on `run`: every declared parameter is present with the declared
+/// kind and within range; every required input is present with the declared kind;
+/// every model file listed in `plugin.toml` exists and matches its SHA-256.
+pub trait Plugin {
+    /// Self-description; must agree with `plugin.toml` (the host checks id and version).
+    fn describe() -> PluginDescriptor;
+
+    /// Computes node changes from inputs. Long loops should call
+    /// [`Host::checkpoint`] so the user can cancel.
+    fn run(request: &Request<'_>, host: &Host<'_>) -> Result<RunOutput, PluginError>;
+}
+
+impl PluginError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        PluginError { kind, message: RString::from(message.into()) }
+    }
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+    pub fn cancelled() -> Self {
+        Self::new(ErrorKind::Cancelled, "cancelled")
+    }
+}
+
+impl std::fmt::Display for PluginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for PluginError {}
+
+/// Read access to one run's inputs, parameters and model files.
+pub struct Request<'a> {
+    raw: &'a RunRequest,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(raw: &'a RunRequest) -> Self {
+        Request { raw }
+    }
+
+    pub fn raw(&self) -> &'a RunRequest {
+        self.raw
+    }
+
+    fn input(&self, name: &str) -> Option<&'a InputData> {
+        self.raw.inputs.iter().find(|i| i.name.as_str() == name).map(|i| &i.data)
+    }
+
+    /// The scalar volume given as input `name`.
+    pub fn volume(&self, name: &str) -> Result<&'a Volume, PluginError> {
+        match self.input(name) {
+            Some(InputData::Volume(v)) => Ok(v),
+            Some(InputData::LabelMap(_)) => {
+                Err(PluginError::invalid_input(format!("input '{name}' is a label map, expected a volume")))
+            }
+            None => Err(PluginError::invalid_input(format!("input '{name}' is missing"))),
+        }
+    }
+
+    /// The label map given as input `name`, if any.
+    pub fn label_map(&self, name: &str) -> Result<Option<&'a LabelMap>, PluginError> {
+        match self.input(name) {
+            Some(InputData::LabelMap(m)) => Ok(Some(m)),
+            Some(InputData::Volume(_)) => {
+                Err(PluginError::invalid_input(format!("input '{name}' is a volume, expected a label map")))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn param(&self, name: &str) -> Result<&'a ParamValue, PluginError> {
+        self.raw
+            .params
+            .iter()
+            .find(|p| p.name.as_str() == name)
+            .map(|p| &p.value)
+            .ok_or_else(|| PluginError::invalid_input(format!("parameter '{name}' is missing")))
+    }
+
+    pub fn number(&self, name: &str) -> Result<f64, PluginError> {
+        match self.param(name)? {
+            ParamValue::Number(x) => Ok(*x),
+            ParamValue::Integer(x) => Ok(*x as f64),
+            other => Err(kind_error(name, "a number", other)),
+        }
+    }
+
+    pub fn integer(&self, name: &str) -> Result<i64, PluginError> {
+        match self.param(name)? {
+            ParamValue::Integer(x) => Ok(*x),
+            other => Err(kind_error(name, "an integer", other)),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Result<bool, PluginError> {
+        match self.param(name)? {
+            ParamValue::Bool(x) => Ok(*x),
+            other => Err(kind_error(name, "a bool", other)),
+        }
+    }
+
+    pub fn choice(&self, name: &str) -> Result<&'a str, PluginError> {
+        match self.param(name)? {
+            ParamValue::Choice(x) | ParamValue::VolumeRef(x) => Ok(x.as_str()),
+            other => Err(kind_error(name, "a choice", other)),
+        }
+    }
+
+    pub fn point(&self, name: &str) -> Result<[f64; 3], PluginError> {
+        match self.param(name)? {
+            ParamValue::Point(p) => Ok(*p),
+            other => Err(kind_error(name, "a point", other)),
+        }
+    }
+
+    /// The verified model file declared as `name` in `plugin.toml`.
+    pub fn model(&self, name: &str) -> Result<&'a ModelFile, PluginError> {
+        self.raw.models.iter().find(|m| m.name.as_str() == name).ok_or_else(|| {
+            PluginError::new(ErrorKind::Model, format!("model file '{name}' was not provided by the host"))
+        })
+    }
+}
+
+fn kind_error(name: &str, expected: &str, got: &ParamValue) -> PluginError {
+    PluginError::invalid_input(format!("parameter '{name}' should be {expected}, got {got:?}"))
+}
+
+/// The host, as a running plugin sees it.
+pub struct Host<'a> {
+    raw: HostRef<'a>,
+}
+
+impl<'a> Host<'a> {
+    pub fn new(raw: HostRef<'a>) -> Self {
+        Host { raw }
+    }
+
+    /// Reports progress in 0..1 with a short message.
+    pub fn progress(&self, fraction: f32, message: &str) {
+        self.raw.progress(fraction.clamp(0.0, 1.0), RStr::from(message));
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.raw.is_cancelled()
+    }
+
+    /// `Err(Cancelled)` once the run should stop: use with `?` in long loops.
+    pub fn checkpoint(&self) -> Result<(), PluginError> {
+        if self.is_cancelled() { Err(PluginError::cancelled()) } else { Ok(()) }
+    }
+
+    pub fn log(&self, level: LogLevel, message: &str) {
+        self.raw.log(level, RStr::from(message));
+    }
+
+    pub fn info(&self, message: &str) {
+        self.log(LogLevel::Info, message);
+    }
+
+    pub fn warn(&self, message: &str) {
+        self.log(LogLevel::Warn, message);
+    }
+}
