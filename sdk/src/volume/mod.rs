@@ -5,6 +5,7 @@
 
 pub mod components;
 pub mod edt;
+pub mod filter;
 mod geometry;
 pub mod mesh;
 pub mod resample;

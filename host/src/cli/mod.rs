@@ -1,0 +1,93 @@
+//! The `isotherm` command line: the definitions (clap) plus one documented function
+//! per subcommand. Glue only; the work happens in the library modules.
+
+mod phantom;
+mod plugins;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::loader::{Registry, SearchPath};
+
+/// Exit codes: 0 success, 1 the work failed (plugin error, refusal), 2 bad usage or
+/// bad input, 130 cancelled by the user.
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_CANCELLED: i32 = 130;
+
+#[derive(Debug, Parser)]
+#[command(name = "isotherm", version, about = "Extension host for AI in image-guided liver cancer treatment", long_about = None)]
+pub struct Cli {
+    /// Folder to search for plugins (repeatable; searched before the defaults).
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Configuration file (default: $ISOTHERM_CONFIG or ~/.config/isotherm/config.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Show details (e.g. ABI layout reports of refused plugins) and debug logs.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List, inspect or check plugins.
+    Plugins {
+        #[command(subcommand)]
+        action: PluginsAction,
+    },
+    /// Run a plugin headless on NIfTI inputs and write its outputs.
+    Run(run::RunArgs),
+    /// Generate a synthetic pre/post-ablation CT case with ground truth.
+    Phantom(phantom::PhantomArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsAction {
+    /// Every plugin found: loaded ones, then refused ones with the reason.
+    List {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One plugin's manifest, inputs, outputs, parameters and models.
+    Info { id: String },
+}
+
+/// Shared context of one invocation.
+pub struct Context {
+    pub config: Config,
+    pub search: SearchPath,
+    pub verbose: bool,
+}
+
+impl Context {
+    pub fn registry(&self) -> Registry {
+        Registry::discover(&self.search)
+    }
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn dispatch(cli: Cli) -> i32 {
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: configuration: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut dirs = cli.plugin_dirs.clone();
+    dirs.extend(config.plugin_dirs.iter().cloned());
+    let ctx = Context { search: SearchPath::standard(&dirs), config, verbose: cli.verbose };
+    match cli.command {
+        Command::Plugins { action: PluginsAction::List { json } } => plugins::list(&ctx, json),
+        Command::Plugins { action: PluginsAction::Info { id } } => plugins::info(&ctx, &id),
+        Command::Run(args) => run::run(&ctx, &args),
+        Command::Phantom(args) => phantom::phantom(&args),
+    }
+}

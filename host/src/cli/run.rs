@@ -1,0 +1,203 @@
+//! `isotherm run ID --input NAME=FILE ... --param KEY=VALUE ... --out DIR`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use abi_stable::std_types::RVec;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use isotherm_sdk::abi::{InputData, InputKind, LogLevel, NamedInput, RunRequest};
+use serde_json::json;
+
+use super::{Context, EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE};
+use crate::io::nifti;
+use crate::jobs::{Job, JobError, JobEvent, JobRunner};
+use crate::output::{MeshFormat, write_outputs};
+use crate::scene::{Origin, Scene};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Plugin id (see `isotherm plugins list`).
+    pub id: String,
+    /// An input as NAME=FILE (NIfTI: .nii, .nii.gz, .hdr).
+    #[arg(long = "input", short = 'i', value_name = "NAME=FILE")]
+    pub inputs: Vec<String>,
+    /// A parameter as KEY=VALUE (see `isotherm plugins info ID`).
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Output folder (created if missing).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+    /// Time limit in seconds (default from the config, 3600).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Mesh file format.
+    #[arg(long, value_enum, default_value = "ply")]
+    pub mesh_format: MeshFormat,
+    /// Which volume of a 4D input to use (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub frame: u64,
+}
+
+fn split_pair<'a>(text: &'a str, what: &str) -> Result<(&'a str, &'a str), String> {
+    text.split_once('=').filter(|(k, _)| !k.is_empty()).ok_or_else(|| format!("{what} '{text}' is not NAME=VALUE"))
+}
+
+/// Runs one plugin headless. Exit 0 on success, 1 when the plugin fails or is
+/// refused, 2 for bad arguments or unreadable inputs, 130 when cancelled (Ctrl-C).
+pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
+    let registry = ctx.registry();
+    let Some(plugin) = registry.get(&args.id).cloned() else {
+        match registry.refusal(&args.id) {
+            Some(r) => eprintln!("error: plugin '{}' was refused: {}", args.id, r.reason),
+            None => eprintln!("error: no plugin '{}' (loaded: {})", args.id, registry.plugins.iter().map(|p| p.id().to_string()).collect::<Vec<_>>().join(", ")),
+        }
+        return EXIT_FAILED;
+    };
+    let d = &plugin.descriptor;
+
+    // Inputs: read each file as the kind the plugin declared.
+    let mut scene = Scene::default();
+    let mut inputs = Vec::new();
+    let mut input_files = Vec::new();
+    for text in &args.inputs {
+        let (name, file) = match split_pair(text, "input") {
+            Ok(p) => p,
+            Err(e) => return usage(&e),
+        };
+        let Some(spec) = d.inputs.iter().find(|i| i.name.as_str() == name) else {
+            let known: Vec<_> = d.inputs.iter().map(|i| i.name.to_string()).collect();
+            return usage(&format!("plugin '{}' has no input '{name}' (it takes: {})", args.id, known.join(", ")));
+        };
+        let path = PathBuf::from(file);
+        let data = match spec.kind {
+            InputKind::Volume => nifti::read_volume(&path, args.frame).map(InputData::Volume),
+            InputKind::LabelMap => nifti::read_label_map(&path).map(InputData::LabelMap),
+        };
+        let data = match data {
+            Ok(d) => d,
+            Err(e) => return usage(&e.to_string()),
+        };
+        let node_data = match &data {
+            InputData::Volume(v) => isotherm_sdk::abi::NodeData::Volume(v.clone()),
+            InputData::LabelMap(m) => isotherm_sdk::abi::NodeData::LabelMap(m.clone()),
+        };
+        scene.upsert(name, Origin::File(path.clone()), node_data);
+        input_files.push((name.to_string(), path));
+        inputs.push(NamedInput { name: name.into(), data });
+    }
+    for spec in d.inputs.iter().filter(|i| i.required) {
+        if !inputs.iter().any(|i| i.name == spec.name) {
+            return usage(&format!("plugin '{}' needs --input {}=FILE ({})", args.id, spec.name, spec.label));
+        }
+    }
+    let mut given = Vec::new();
+    for text in &args.params {
+        match split_pair(text, "parameter") {
+            Ok((k, v)) => given.push((k.to_string(), v.to_string())),
+            Err(e) => return usage(&e),
+        }
+    }
+    let params = match isotherm_sdk::params::resolve(&d.params, &given) {
+        Ok(p) => p,
+        Err(e) => return usage(&format!("{}: {e}", args.id)),
+    };
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        return usage(&format!("{}: cannot create output folder: {e}", args.out.display()));
+    }
+
+    let request = RunRequest { inputs: RVec::from(inputs), params: params.clone(), models: RVec::from(plugin.models.clone()) };
+    let runner = JobRunner::new(1);
+    let timeout = Duration::from_secs_f64(args.timeout.unwrap_or(ctx.config.jobs.timeout_seconds).max(0.001));
+    let started = Instant::now();
+    let handle = runner.submit(Job { plugin: plugin.clone(), request, timeout: Some(timeout) });
+
+    // Ctrl-C cancels the job cleanly; a second Ctrl-C exits at once.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = handle.cancel_flag();
+        let interrupted = interrupted.clone();
+        let _ = ctrlc::set_handler(move || {
+            if interrupted.swap(true, Ordering::SeqCst) {
+                std::process::exit(EXIT_CANCELLED);
+            }
+            cancel.store(true, Ordering::SeqCst);
+        });
+    }
+
+    let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {percent:>3}% {msg}").unwrap().progress_chars("=> "));
+    bar.set_prefix(plugin.id().to_string());
+    let logs = Mutex::new(Vec::new());
+    let result = handle.wait(|event| match event {
+        JobEvent::Progress { fraction, message } => {
+            bar.set_position((fraction * 1000.0) as u64);
+            bar.set_message(message.clone());
+        }
+        JobEvent::Log { level, message } => {
+            bar.suspend(|| match level {
+                LogLevel::Error => tracing::error!(plugin = %plugin.id(), "{message}"),
+                LogLevel::Warn => tracing::warn!(plugin = %plugin.id(), "{message}"),
+                LogLevel::Info => tracing::info!(plugin = %plugin.id(), "{message}"),
+                LogLevel::Debug => tracing::debug!(plugin = %plugin.id(), "{message}"),
+            });
+            logs.lock().unwrap().push(json!({"level": format!("{level:?}"), "message": message}));
+        }
+        JobEvent::Finished(_) => {}
+    });
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+
+    let record = |status: &str, outputs: Vec<PathBuf>| {
+        json!({
+            "plugin": {"id": plugin.id(), "version": plugin.manifest.version, "tier": crate::loader::tier_name(plugin.manifest.tier),
+                       "library": plugin.library, "library_sha256": plugin.library_sha256},
+            "models": plugin.models.iter().map(|m| json!({"name": m.name.as_str(), "path": m.path.as_str(), "sha256": m.sha256.as_str()})).collect::<Vec<_>>(),
+            "inputs": input_files.iter().map(|(n, p)| json!({"name": n, "path": p, "sha256": crate::loader::sha256_file(p).ok()})).collect::<Vec<_>>(),
+            "params": params.iter().map(|p| (p.name.to_string(), format!("{:?}", p.value))).collect::<std::collections::BTreeMap<_, _>>(),
+            "host": {"isotherm": env!("CARGO_PKG_VERSION"), "sdk": isotherm_sdk::abi::SDK_VERSION},
+            "user": std::env::var("USER").unwrap_or_default(),
+            "started_unix_s": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() - elapsed.as_secs_f64()).unwrap_or(0.0),
+            "seconds": elapsed.as_secs_f64(),
+            "status": status,
+            "outputs": outputs,
+            "log": *logs.lock().unwrap(),
+        })
+    };
+    match result {
+        Ok(output) => {
+            let names = scene.apply(plugin.id(), handle.id, &output.changes);
+            let written = match write_outputs(&args.out, &output, args.mesh_format) {
+                Ok(w) => w,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return EXIT_FAILED;
+                }
+            };
+            let _ = crate::io::report::write_json(&args.out.join("run.json"), &record("ok", written.clone()));
+            println!("{} finished in {:.2} s: {} scene node(s), {} file(s) in {}", plugin.id(), elapsed.as_secs_f64(), names.len(), written.len(), args.out.display());
+            for w in &written {
+                println!("  {}", w.file_name().map(|f| f.to_string_lossy()).unwrap_or_default());
+            }
+            0
+        }
+        Err(e) => {
+            let status = match &e {
+                JobError::Cancelled => "cancelled",
+                JobError::TimedOut(_) => "timed out",
+                _ => "failed",
+            };
+            let _ = crate::io::report::write_json(&args.out.join("run.json"), &record(status, vec![]));
+            eprintln!("error: plugin '{}' {status}: {e}", plugin.id());
+            if matches!(e, JobError::Cancelled) { EXIT_CANCELLED } else { EXIT_FAILED }
+        }
+    }
+}
+
+fn usage(message: &str) -> i32 {
+    eprintln!("error: {message}");
+    EXIT_USAGE
+}
+

@@ -1,0 +1,266 @@
+//! The plugin registry: finds `plugin.toml` manifests, pins model files by SHA-256,
+//! opens each library through `abi_stable` (which checks the layout of every type the
+//! plugin can see before any plugin code runs), and checks what the library says
+//! about itself against its manifest. Anything that does not fit becomes a
+//! [`Refusal`] with one clear line; the host goes on with the rest.
+//!
+//! Order matters: manifest, SDK version, model hashes and library path are all
+//! checked *before* the library is opened, so a tampered plugin's code never runs.
+
+mod search;
+
+pub use search::SearchPath;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use abi_stable::library::{LibraryError, RootModule, lib_header_from_path};
+use abi_stable::std_types::RString;
+use isotherm_sdk::abi::{
+    HostRef, InputKind, ModelFile, NodeKind, PluginDescriptor, PluginError, PluginModRef, RunOutput, RunRequest,
+    SDK_VERSION,
+};
+use isotherm_sdk::manifest::{Manifest, Tier, sdk_compatible};
+use sha2::{Digest, Sha256};
+
+/// A plugin that passed every check and can run.
+pub struct LoadedPlugin {
+    pub manifest: Manifest,
+    /// Folder holding `plugin.toml` (model paths are relative to it).
+    pub dir: PathBuf,
+    pub library: PathBuf,
+    /// SHA-256 of the library file, for the run record.
+    pub library_sha256: String,
+    pub descriptor: PluginDescriptor,
+    /// Model files with verified hashes, in manifest order.
+    pub models: Vec<ModelFile>,
+    module: PluginModRef,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin").field("id", &self.manifest.id).field("library", &self.library).finish()
+    }
+}
+
+impl LoadedPlugin {
+    pub fn id(&self) -> &str {
+        &self.manifest.id
+    }
+
+    /// Calls the plugin's `run` entry point. The plugin catches its own panics
+    /// (`export_plugin!`), so this returns for every plugin built with the SDK.
+    pub fn call_run(&self, request: &RunRequest, host: HostRef<'_>) -> Result<RunOutput, PluginError> {
+        (self.module.run())(request, host).into_result()
+    }
+}
+
+/// Why a plugin was not loaded.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The manifest (or library) the refusal is about.
+    pub path: PathBuf,
+    /// The plugin id when the manifest could be read.
+    pub id: Option<String>,
+    /// One line for people.
+    pub reason: String,
+    /// The long form (e.g. abi_stable's layout report), shown with `--verbose`.
+    pub detail: Option<String>,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "{id} ({}): {}", self.path.display(), self.reason),
+            None => write!(f, "{}: {}", self.path.display(), self.reason),
+        }
+    }
+}
+
+/// Every plugin found on a search path: the loaded ones and the refused ones.
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub plugins: Vec<Arc<LoadedPlugin>>,
+    pub refused: Vec<Refusal>,
+}
+
+impl Registry {
+    /// Finds and loads every plugin on `search`. Never fails as a whole.
+    pub fn discover(search: &SearchPath) -> Registry {
+        let mut registry = Registry::default();
+        for manifest_path in search.manifests() {
+            match load(&manifest_path, search) {
+                Ok(plugin) => {
+                    if let Some(existing) = registry.get(plugin.id()) {
+                        registry.refused.push(Refusal {
+                            path: manifest_path,
+                            id: Some(plugin.id().to_string()),
+                            reason: format!("duplicate id '{}': already provided by {}", plugin.id(), existing.dir.join("plugin.toml").display()),
+                            detail: None,
+                        });
+                    } else {
+                        registry.plugins.push(Arc::new(plugin));
+                    }
+                }
+                Err(refusal) => registry.refused.push(*refusal),
+            }
+        }
+        registry
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<LoadedPlugin>> {
+        self.plugins.iter().find(|p| p.id() == id)
+    }
+
+    pub fn refusal(&self, id: &str) -> Option<&Refusal> {
+        self.refused.iter().find(|r| r.id.as_deref() == Some(id))
+    }
+}
+
+/// SHA-256 of a file as lower-case hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Loads the plugin described by one `plugin.toml`.
+pub fn load(manifest_path: &Path, search: &SearchPath) -> Result<LoadedPlugin, Box<Refusal>> {
+    let refuse = |id: Option<&str>, reason: String, detail: Option<String>| {
+        Box::new(Refusal { path: manifest_path.to_path_buf(), id: id.map(str::to_string), reason, detail })
+    };
+    let text = std::fs::read_to_string(manifest_path).map_err(|e| refuse(None, format!("cannot read manifest: {e}"), None))?;
+    let manifest = Manifest::from_toml(&text, manifest_path).map_err(|e| {
+        let reason = e.strip_prefix(&format!("{}: ", manifest_path.display())).unwrap_or(&e).to_string();
+        refuse(None, format!("garbled manifest: {reason}"), None)
+    })?;
+    let id = Some(manifest.id.as_str());
+    if !sdk_compatible(&manifest.sdk_version, SDK_VERSION) {
+        return Err(refuse(id, format!("written for Isotherm SDK {}; this host provides SDK {SDK_VERSION}", manifest.sdk_version), None));
+    }
+    let dir = manifest_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let mut models = Vec::new();
+    for m in &manifest.models {
+        let path = dir.join(&m.path);
+        let actual = sha256_file(&path).map_err(|e| refuse(id, format!("model '{}' cannot be read at {}: {e}", m.name, path.display()), None))?;
+        if !actual.eq_ignore_ascii_case(&m.sha256) {
+            return Err(refuse(
+                id,
+                format!("model '{}' ({}) fails its hash check: the manifest pins SHA-256 {}, the file has {}", m.name, path.display(), m.sha256, actual),
+                None,
+            ));
+        }
+        let abs = std::fs::canonicalize(&path).unwrap_or(path);
+        models.push(ModelFile { name: m.name.as_str().into(), path: abs.to_string_lossy().as_ref().into(), sha256: actual.into() });
+    }
+    let library = search.find_library(&dir, &manifest.library).ok_or_else(|| {
+        let looked: Vec<String> = search.library_dirs(&dir).iter().map(|d| d.display().to_string()).collect();
+        refuse(id, format!("library {} not found (looked in {}); build it with `cargo build -p <crate>`", library_file_name(&manifest.library), looked.join(", ")), None)
+    })?;
+    let library_sha256 = sha256_file(&library).map_err(|e| refuse(id, format!("cannot read library {}: {e}", library.display()), None))?;
+    let module = open_library(&library).map_err(|(reason, detail)| refuse(id, reason, detail))?;
+    let descriptor = (module.describe())().into_result().map_err(|e| refuse(id, format!("describe() failed: {}", e.message), None))?;
+    check_descriptor(&manifest, &descriptor).map_err(|reason| refuse(id, reason, None))?;
+    Ok(LoadedPlugin { manifest, dir, library, library_sha256, descriptor, models, module })
+}
+
+/// `isotherm_template` -> `libisotherm_template.so` (platform-specific).
+pub fn library_file_name(stem: &str) -> String {
+    format!("{}{stem}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
+}
+
+/// Opens a library and checks its root module against this host's SDK.
+/// Returns (one-line reason, long detail) on failure.
+fn open_library(path: &Path) -> Result<PluginModRef, (String, Option<String>)> {
+    let header = lib_header_from_path(path).map_err(|e| match e {
+        LibraryError::OpenError { err, .. } => (format!("cannot open library {}: {err}", path.display()), None),
+        LibraryError::GetSymbolError { .. } => (
+            format!("{} is not an Isotherm plugin: it exports no plugin root module (add `isotherm_sdk::export_plugin!(YourPlugin);`)", path.display()),
+            None,
+        ),
+        other => (format!("{} has an incompatible abi_stable header", path.display()), Some(other.to_string())),
+    })?;
+    let theirs = header.version_strings();
+    header.init_root_module::<PluginModRef>().map_err(|e| match e {
+        LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => (
+            format!("built for Isotherm SDK ABI {actual_version}; this host speaks SDK ABI {expected_version}: rebuild the plugin against isotherm-sdk {}", SDK_VERSION),
+            None,
+        ),
+        LibraryError::AbiInstability(report) => (
+            format!(
+                "ABI mismatch: built against Isotherm SDK {} whose plugin types differ from this host's SDK {}: rebuild the plugin (details with --verbose)",
+                theirs.version, <PluginModRef as RootModule>::VERSION_STRINGS.version
+            ),
+            Some(report.to_string()),
+        ),
+        other => (format!("cannot initialise the plugin's root module: {}", first_line(&other.to_string())), Some(other.to_string())),
+    })
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+fn kind_name_input(k: InputKind) -> &'static str {
+    match k {
+        InputKind::Volume => "volume",
+        InputKind::LabelMap => "labelmap",
+    }
+}
+
+pub fn kind_name_node(k: NodeKind) -> &'static str {
+    match k {
+        NodeKind::Volume => "volume",
+        NodeKind::LabelMap => "labelmap",
+        NodeKind::Mesh => "mesh",
+        NodeKind::Markups => "markups",
+        NodeKind::Report => "report",
+    }
+}
+
+/// The library must be the plugin its manifest says it is.
+fn check_descriptor(m: &Manifest, d: &PluginDescriptor) -> Result<(), String> {
+    if d.id.as_str() != m.id {
+        return Err(format!("library reports id '{}' but the manifest says '{}'", d.id, m.id));
+    }
+    if d.version.as_str() != m.version {
+        return Err(format!("library reports version {} but the manifest says {}", d.version, m.version));
+    }
+    if !sdk_compatible(&d.sdk_version, SDK_VERSION) {
+        return Err(format!("library was built with Isotherm SDK {}; this host provides SDK {SDK_VERSION}", d.sdk_version));
+    }
+    for port in &m.inputs {
+        match d.inputs.iter().find(|i| i.name.as_str() == port.name) {
+            Some(i) if kind_name_input(i.kind) == port.kind => {}
+            Some(i) => return Err(format!("input '{}' is a {} in the library but a {} in the manifest", port.name, kind_name_input(i.kind), port.kind)),
+            None => return Err(format!("manifest declares input '{}' that the library does not take", port.name)),
+        }
+    }
+    for i in d.inputs.iter() {
+        if !m.inputs.iter().any(|p| p.name == i.name.as_str()) {
+            return Err(format!("library takes input '{}' that the manifest does not declare", i.name));
+        }
+    }
+    Ok(())
+}
+
+/// Short tier name for listings.
+pub fn tier_name(t: Tier) -> &'static str {
+    match t {
+        Tier::Research => "research",
+        Tier::Clinical => "clinical",
+    }
+}
+
+/// Helper for callers that print descriptors.
+pub fn rstr(s: &RString) -> &str {
+    s.as_str()
+}

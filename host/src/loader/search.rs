@@ -1,0 +1,83 @@
+//! Where plugins are looked for, in order: folders given on the command line, folders
+//! from the config file, `$ISOTHERM_PLUGIN_PATH`, the build tree's `plugins/` (when
+//! the binary runs from `target/<profile>/`), and the user folder
+//! (`$XDG_DATA_HOME/isotherm/plugins`, else `~/.local/share/isotherm/plugins`).
+//!
+//! A folder either holds a `plugin.toml` itself or has one sub-folder per plugin.
+//! A plugin's library is looked for beside its manifest, then next to the `isotherm`
+//! binary (where `cargo build` puts workspace plugins), then in
+//! `$ISOTHERM_LIBRARY_PATH`.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchPath {
+    pub plugin_dirs: Vec<PathBuf>,
+    pub library_dirs: Vec<PathBuf>,
+}
+
+fn split_env(name: &str) -> Vec<PathBuf> {
+    std::env::var_os(name).map(|v| std::env::split_paths(&v).collect()).unwrap_or_default()
+}
+
+impl SearchPath {
+    /// The standard search path, with `extra` folders (command line, config) first.
+    pub fn standard(extra: &[PathBuf]) -> SearchPath {
+        let mut plugin_dirs: Vec<PathBuf> = extra.to_vec();
+        plugin_dirs.extend(split_env("ISOTHERM_PLUGIN_PATH"));
+        let mut library_dirs = Vec::new();
+        if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+            // target/<profile>/isotherm -> <workspace>/plugins
+            if let Some(root) = exe_dir.parent().and_then(Path::parent) {
+                let tree = root.join("plugins");
+                if exe_dir.parent().and_then(|p| p.file_name()) == Some("target".as_ref()) && tree.is_dir() {
+                    plugin_dirs.push(tree);
+                }
+            }
+            library_dirs.push(exe_dir);
+        }
+        if let Some(data) = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share"))) {
+            plugin_dirs.push(data.join("isotherm/plugins"));
+        }
+        library_dirs.extend(split_env("ISOTHERM_LIBRARY_PATH"));
+        SearchPath { plugin_dirs, library_dirs }
+    }
+
+    /// Every `plugin.toml` on the path, in search order, each once.
+    pub fn manifests(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = Vec::new();
+        for dir in &self.plugin_dirs {
+            let own = dir.join("plugin.toml");
+            let mut here = Vec::new();
+            if own.is_file() {
+                here.push(own);
+            } else if let Ok(entries) = std::fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    let m = e.path().join("plugin.toml");
+                    if m.is_file() {
+                        here.push(m);
+                    }
+                }
+            }
+            here.sort();
+            for m in here {
+                let canonical = std::fs::canonicalize(&m).unwrap_or(m);
+                if !found.contains(&canonical) {
+                    found.push(canonical);
+                }
+            }
+        }
+        found
+    }
+
+    pub fn library_dirs(&self, manifest_dir: &Path) -> Vec<PathBuf> {
+        let mut dirs = vec![manifest_dir.to_path_buf()];
+        dirs.extend(self.library_dirs.iter().cloned());
+        dirs
+    }
+
+    pub fn find_library(&self, manifest_dir: &Path, stem: &str) -> Option<PathBuf> {
+        let name = super::library_file_name(stem);
+        self.library_dirs(manifest_dir).into_iter().map(|d| d.join(&name)).find(|p| p.is_file())
+    }
+}

@@ -1,0 +1,74 @@
+//! Writing a plugin's output to a folder: label maps and float maps as NIfTI in the
+//! geometry the plugin gave them, meshes as PLY or OBJ, markups as JSON, reports as
+//! one `report.json` plus a CSV per table.
+
+use std::path::{Path, PathBuf};
+
+use isotherm_sdk::abi::{NodeChange, NodeData, RunOutput};
+use serde_json::json;
+
+use crate::io::{mesh, nifti, report};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MeshFormat {
+    Ply,
+    Obj,
+}
+
+/// Writes every upserted node; returns the files written.
+pub fn write_outputs(dir: &Path, output: &RunOutput, mesh_format: MeshFormat) -> Result<Vec<PathBuf>, String> {
+    let mut written = Vec::new();
+    let mut reports = Vec::new();
+    for change in output.changes.iter() {
+        let NodeChange::Upsert(node) = change else { continue };
+        let name = node.name.as_str();
+        match &node.data {
+            NodeData::Volume(v) => {
+                let p = dir.join(format!("{name}.nii.gz"));
+                nifti::write_volume(&p, v).map_err(|e| e.to_string())?;
+                written.push(p);
+            }
+            NodeData::LabelMap(m) => {
+                let p = dir.join(format!("{name}.nii.gz"));
+                nifti::write_label_map(&p, m).map_err(|e| e.to_string())?;
+                written.push(p);
+                written.push(nifti::label_table_path(&dir.join(format!("{name}.nii.gz"))));
+            }
+            NodeData::Mesh(m) => {
+                let p = match mesh_format {
+                    MeshFormat::Ply => dir.join(format!("{name}.ply")),
+                    MeshFormat::Obj => dir.join(format!("{name}.obj")),
+                };
+                match mesh_format {
+                    MeshFormat::Ply => mesh::write_ply(&p, m)?,
+                    MeshFormat::Obj => mesh::write_obj(&p, m)?,
+                }
+                written.push(p);
+            }
+            NodeData::Markups(m) => {
+                let p = dir.join(format!("{name}.json"));
+                report::write_json(&p, &report::markups_json(m))?;
+                written.push(p);
+            }
+            NodeData::Report(r) => {
+                for t in r.tables.iter() {
+                    let p = dir.join(format!("{name}-{}.csv", slug(t.name.as_str())));
+                    std::fs::write(&p, report::table_csv(t)).map_err(|e| format!("{}: cannot write: {e}", p.display()))?;
+                    written.push(p);
+                }
+                reports.push(json!({"name": name, "report": report::report_json(r)}));
+            }
+        }
+    }
+    if !reports.is_empty() {
+        let p = dir.join("report.json");
+        report::write_json(&p, &json!({"reports": reports}))?;
+        written.push(p);
+    }
+    Ok(written)
+}
+
+fn slug(s: &str) -> String {
+    let s: String = s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    s.trim_matches('-').to_string()
+}
