@@ -188,12 +188,15 @@ fn open_library(path: &Path) -> Result<PluginModRef, (String, Option<String>)> {
         ),
         other => (format!("{} has an incompatible abi_stable header", path.display()), Some(other.to_string())),
     })?;
+    // The version first, by our own rule, so the message can name both versions;
+    // then abi_stable's layout check of every type reachable from the root module.
     let theirs = header.version_strings();
-    header.init_root_module::<PluginModRef>().map_err(|e| match e {
-        LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => (
-            format!("built for Isotherm SDK ABI {actual_version}; this host speaks SDK ABI {expected_version}: rebuild the plugin against isotherm-sdk {}", SDK_VERSION),
-            None,
-        ),
+    if !sdk_compatible(theirs.version.as_str(), SDK_VERSION) {
+        return Err((format!("built for Isotherm SDK ABI {}; this host speaks SDK ABI {SDK_VERSION}: rebuild the plugin against isotherm-sdk {SDK_VERSION}", theirs.version), None));
+    }
+    // abi_stable's own version rule refuses libraries with an older patch version
+    // (0.1.0 on a 0.1.1 host); ours above is Cargo's, so only the layout is checked here.
+    header.ensure_layout::<PluginModRef>().map_err(|e| match e {
         LibraryError::AbiInstability(report) => (
             format!(
                 "ABI mismatch: built against Isotherm SDK {} whose plugin types differ from this host's SDK {}: rebuild the plugin (details with --verbose)",
@@ -201,8 +204,11 @@ fn open_library(path: &Path) -> Result<PluginModRef, (String, Option<String>)> {
             ),
             Some(report.to_string()),
         ),
-        other => (format!("cannot initialise the plugin's root module: {}", first_line(&other.to_string())), Some(other.to_string())),
-    })
+        other => (format!("cannot check the plugin's ABI: {}", first_line(&other.to_string())), Some(other.to_string())),
+    })?;
+    // SAFETY: `ensure_layout` just checked that the library's root module has this layout.
+    unsafe { header.unchecked_layout::<PluginModRef>() }
+        .map_err(|e| (format!("the plugin's root module failed to initialise: {}", first_line(&e.to_string())), Some(e.to_string())))
 }
 
 fn first_line(s: &str) -> String {

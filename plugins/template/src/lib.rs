@@ -24,6 +24,7 @@ impl Plugin for Template {
             .param(ParamSpec::number("lower", "Lower threshold", 20.0).range(-1024.0, 3071.0).unit("HU").help("Lowest HU kept"))
             .param(ParamSpec::number("upper", "Upper threshold", 90.0).range(-1024.0, 3071.0).unit("HU").help("Highest HU kept"))
             .param(ParamSpec::integer("mask_label", "Mask label", 0).range(0.0, 65535.0).help("Mask value to use; 0 means any non-zero label"))
+            .param(ParamSpec::number("mask_margin", "Mask margin", 5.0).range(0.0, 50.0).unit("mm").help("Ignore voxels closer than this to the mask's edge (partial volume)"))
             .param(ParamSpec::number("smoothing", "Pre-smoothing", 1.5).range(0.0, 10.0).unit("mm").help("Gaussian sigma applied before thresholding (noise)"))
             .param(ParamSpec::bool("largest_only", "Largest region only", true).help("Keep only the largest connected region"))
             .param(ParamSpec::integer("mesh_smoothing", "Mesh smoothing", 10).range(0.0, 100.0).help("Taubin smoothing iterations"))
@@ -36,6 +37,7 @@ impl Plugin for Template {
             lower: request.number("lower")?,
             upper: request.number("upper")?,
             mask_label: request.integer("mask_label")? as u16,
+            mask_margin_mm: request.number("mask_margin")?,
             smoothing_mm: request.number("smoothing")?,
             largest_only: request.bool("largest_only")?,
             mesh_smoothing: request.integer("mesh_smoothing")? as usize,

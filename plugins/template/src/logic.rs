@@ -2,7 +2,7 @@
 //! tests call directly.
 
 use isotherm_sdk::prelude::*;
-use isotherm_sdk::volume::{components, filter, mesh};
+use isotherm_sdk::volume::{components, edt, filter, mesh};
 
 /// The parameters, resolved and typed.
 #[derive(Debug, Clone)]
@@ -11,6 +11,8 @@ pub struct Settings {
     pub upper: f64,
     /// 0 = any non-zero mask value.
     pub mask_label: u16,
+    /// Distance from the mask's edge inside which voxels are ignored, mm.
+    pub mask_margin_mm: f64,
     pub smoothing_mm: f64,
     pub largest_only: bool,
     pub mesh_smoothing: usize,
@@ -46,16 +48,26 @@ pub fn segment(ct: &Volume, mask: Option<&LabelMap>, s: &Settings, host: &Host<'
     let smoothed = if s.smoothing_mm > 0.0 { filter::gaussian(&hu, dims, sigma) } else { hu.clone() };
     host.checkpoint()?;
 
+    // The region to search: the mask (or everything), shrunk by the margin in mm with
+    // the exact EDT, so partial-volume voxels at the mask's edge are left out.
+    let allowed: Vec<bool> = match mask {
+        Some(m) => {
+            let inside: Vec<bool> = m.labels.iter().map(|&l| if s.mask_label == 0 { l != 0 } else { l == s.mask_label }).collect();
+            if s.mask_margin_mm > 0.0 {
+                let outside: Vec<bool> = inside.iter().map(|b| !b).collect();
+                let depth = edt::distance_to(&outside, dims, g.spacing);
+                depth.iter().map(|&d| d as f64 > s.mask_margin_mm).collect()
+            } else {
+                inside
+            }
+        }
+        None => vec![true; g.len()],
+    };
+    host.checkpoint()?;
+
     host.progress(0.3, "thresholding");
     let (lo, hi) = (s.lower as f32, s.upper as f32);
-    let mut selected: Vec<bool> = smoothed
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            let in_mask = mask.is_none_or(|m| if s.mask_label == 0 { m.labels[i] != 0 } else { m.labels[i] == s.mask_label });
-            in_mask && v >= lo && v <= hi
-        })
-        .collect();
+    let mut selected: Vec<bool> = smoothed.iter().zip(&allowed).map(|(&v, &a)| a && v >= lo && v <= hi).collect();
     host.checkpoint()?;
 
     host.progress(0.5, "connected components");
