@@ -1,0 +1,110 @@
+//! The phantom's ground truth agrees with its images.
+
+use isotherm_phantom::{Case, Config, Size, generate, labels};
+use isotherm_sdk::abi::{Geometry, Volume};
+use isotherm_sdk::volume::{edt, resample};
+
+fn case(seed: u64, size: Size) -> Case {
+    generate(&Config::new(seed, size))
+}
+
+fn value_at(v: &Volume, p: [f64; 3]) -> f32 {
+    let idx = v.geometry.world_to_index(p);
+    resample::trilinear(&v.to_f32(), v.geometry.dims_usize(), idx).expect("inside the grid")
+}
+
+fn mean_where(v: &Volume, mask: impl Fn(usize) -> bool) -> f64 {
+    let d = v.to_f32();
+    let (s, n) = (0..d.len()).filter(|&i| mask(i)).fold((0.0, 0usize), |(s, n), i| (s + d[i] as f64, n + 1));
+    s / n.max(1) as f64
+}
+
+#[test]
+fn same_seed_same_case_and_seeds_differ() {
+    let a = case(4, Size::Small);
+    let b = case(4, Size::Small);
+    let c = case(5, Size::Small);
+    assert_eq!(a.pre_ct.data, b.pre_ct.data);
+    assert_eq!(a.post_ct.data, b.post_ct.data);
+    assert_ne!(a.pre_ct.data, c.pre_ct.data);
+}
+
+#[test]
+fn intensities_follow_the_clinical_reference() {
+    let c = case(2, Size::Small);
+    let l = &c.pre_labels.labels;
+    let liver = mean_where(&c.pre_ct, |i| l[i] == labels::LIVER);
+    assert!((100.0..125.0).contains(&liver), "liver {liver} HU (portal venous ~110-120)");
+    for t in &c.truth.tumours {
+        let hu = mean_where(&c.pre_ct, |i| c.pre_tumours.labels[i] == t.id as u16);
+        // Blur and partial volume pull small tumours towards the liver.
+        assert!(hu < liver - 0.4 * t.contrast_hu, "tumour {} at {hu} HU, liver {liver}, contrast {}", t.id, t.contrast_hu);
+        assert!(t.volume_ml > 0.0);
+    }
+    let zone = mean_where(&c.post_ct, |i| c.post_labels.labels[i] == labels::ABLATION_ZONE);
+    assert!(zone < liver - 20.0, "ablation zone {zone} HU should be hypo-attenuating");
+    // Every tumour voxel lies in the liver region of the label map (value 3 is tumour).
+    assert!(c.pre_tumours.labels.iter().zip(l.iter()).all(|(&t, &a)| t == 0 || a == labels::TUMOUR));
+}
+
+#[test]
+fn landmarks_and_deformation_line_up_between_pre_and_post() {
+    let c = case(6, Size::Demo);
+    assert!(c.truth.landmarks.len() >= 3, "portal bifurcations: {}", c.truth.landmarks.len());
+    let liver = mean_where(&c.pre_ct, |i| c.pre_labels.labels[i] == labels::LIVER);
+    let (mut pre_sum, mut post_sum) = (0.0, 0.0);
+    for lm in &c.truth.landmarks {
+        pre_sum += value_at(&c.pre_ct, lm.pre_mm) as f64;
+        post_sum += value_at(&c.post_ct, lm.post_mm) as f64;
+    }
+    let n = c.truth.landmarks.len() as f64;
+    // Bifurcations sit on vessel centrelines: brighter than liver in both scans,
+    // which only holds if post_mm really is where the landmark moved to.
+    assert!(pre_sum / n > liver + 25.0, "pre landmarks {} vs liver {liver}", pre_sum / n);
+    assert!(post_sum / n > liver + 25.0, "post landmarks {} vs liver {liver}", post_sum / n);
+    let moved = c.truth.landmarks.iter().map(|l| isotherm_sdk::volume::dist(l.pre_mm, l.post_mm)).fold(0.0, f64::max);
+    assert!(moved > 5.0, "the breathing shift moves landmarks ({moved} mm)");
+}
+
+/// Minimal margin measured on the pre grid with the SDK's EDT, for comparison with the
+/// generator's fine-grid truth.
+fn grid_margin(c: &Case, id: u8) -> f64 {
+    let g: Geometry = c.pre_ct.geometry;
+    let dims = g.dims_usize();
+    let zone: Vec<bool> = c.zone_pre.labels.iter().map(|&v| v == 1).collect();
+    let tumour: Vec<bool> = c.pre_tumours.labels.iter().map(|&v| v == id as u16).collect();
+    let sdf = edt::signed_distance(&zone, dims, g.spacing);
+    let mut best = f64::INFINITY;
+    for n in 0..g.len() {
+        if !tumour[n] {
+            continue;
+        }
+        let [i, j, k] = g.ijk(n);
+        let edge = [(1i64, 0i64, 0i64), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)].iter().any(|(a, b, cc)| {
+            let (x, y, z) = (i as i64 + a, j as i64 + b, k as i64 + cc);
+            x < 0 || y < 0 || z < 0 || x >= dims[0] as i64 || y >= dims[1] as i64 || z >= dims[2] as i64 || !tumour[g.index(x as usize, y as usize, z as usize)]
+        });
+        if edge {
+            best = best.min(-sdf[n] as f64);
+        }
+    }
+    best
+}
+
+#[test]
+fn true_margin_agrees_with_a_grid_measurement() {
+    for seed in [1, 2, 3] {
+        let c = case(seed, Size::Demo);
+        let treated = c.truth.tumours.iter().find(|t| t.treated).unwrap();
+        let truth = treated.margin.as_ref().unwrap();
+        let measured = grid_margin(&c, treated.id);
+        let tolerance = c.pre_ct.geometry.spacing.iter().cloned().fold(0.0, f64::max);
+        assert!(
+            (measured - truth.minimal_margin_mm).abs() <= tolerance,
+            "seed {seed}: grid {measured:.2} mm vs truth {:.2} mm (tolerance {tolerance} mm)",
+            truth.minimal_margin_mm
+        );
+        assert_eq!(truth.covered, truth.uncovered_ml == 0.0 && truth.minimal_margin_mm > 0.0);
+        assert!((0.0..=100.0).contains(&truth.shell_5mm_coverage_percent));
+    }
+}
