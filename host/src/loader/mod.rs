@@ -163,7 +163,7 @@ pub fn load(manifest_path: &Path, search: &SearchPath) -> Result<LoadedPlugin, B
     }
     let library = search.find_library(&dir, &manifest.library).ok_or_else(|| {
         let looked: Vec<String> = search.library_dirs(&dir).iter().map(|d| d.display().to_string()).collect();
-        refuse(id, format!("library {} not found (looked in {}); build it with `cargo build -p <crate>`", library_file_name(&manifest.library), looked.join(", ")), None)
+        refuse(id, format!("library {} not found (looked in {}); build the plugin crate with `cargo build`", library_file_name(&manifest.library), looked.join(", ")), None)
     })?;
     let library_sha256 = sha256_file(&library).map_err(|e| refuse(id, format!("cannot read library {}: {e}", library.display()), None))?;
     let module = open_library(&library).map_err(|(reason, detail)| refuse(id, reason, detail))?;

@@ -70,14 +70,27 @@ impl SearchPath {
         found
     }
 
+    /// Beside the manifest, then the plugin crate's own `target/` (a plugin developed
+    /// outside this workspace), then the host's folders.
     pub fn library_dirs(&self, manifest_dir: &Path) -> Vec<PathBuf> {
-        let mut dirs = vec![manifest_dir.to_path_buf()];
+        let mut dirs = vec![manifest_dir.to_path_buf(), manifest_dir.join("target/debug"), manifest_dir.join("target/release")];
         dirs.extend(self.library_dirs.iter().cloned());
         dirs
     }
 
+    /// The first folder that has the library wins, except that between the plugin's
+    /// own debug and release builds the newer one wins (the one just rebuilt).
     pub fn find_library(&self, manifest_dir: &Path, stem: &str) -> Option<PathBuf> {
         let name = super::library_file_name(stem);
-        self.library_dirs(manifest_dir).into_iter().map(|d| d.join(&name)).find(|p| p.is_file())
+        let beside = manifest_dir.join(&name);
+        if beside.is_file() {
+            return Some(beside);
+        }
+        let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let own: Vec<PathBuf> = ["target/debug", "target/release"].iter().map(|d| manifest_dir.join(d).join(&name)).filter(|p| p.is_file()).collect();
+        if let Some(newest) = own.into_iter().max_by_key(modified) {
+            return Some(newest);
+        }
+        self.library_dirs.iter().map(|d| d.join(&name)).find(|p| p.is_file())
     }
 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The main job on the bundled demo case, headless: build, list plugins, run the
+# template plugin on the demo CT inside its liver mask, show what it wrote.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet
+bin=target/debug/isotherm
+case=assets/cases/demo
+out=${1:-out/demo}
+"$bin" plugins list
+"$bin" run template \
+  --input ct=$case/pre_ct.nii.gz \
+  --input mask=$case/pre_labels.nii.gz \
+  --param lower=20 --param upper=90 \
+  --out "$out"
+echo
+echo "Report ($out/report.json):"
+grep -E '"(key|value|unit)"' "$out/report.json" | paste - - - | sed -E 's/ +/ /g'

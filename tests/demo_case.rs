@@ -1,0 +1,41 @@
+//! The bundled demo case: it is what the generator makes for its seed (so anyone can
+//! regenerate or extend it), and the README's demo job runs on it.
+
+use isotherm_host::io::nifti;
+use isotherm_phantom::{Config, Size, generate};
+use isotherm_tests::*;
+
+fn demo_dir() -> std::path::PathBuf {
+    workspace_root().join("assets/cases/demo")
+}
+
+#[test]
+fn committed_demo_case_is_reproduced_by_its_seed() {
+    let case = generate(&Config::new(1, Size::Demo));
+    let pre = nifti::read_volume(&demo_dir().join("pre_ct.nii.gz"), 0).unwrap();
+    assert!(pre.geometry.same_grid(&case.pre_ct.geometry, 1e-4));
+    assert_eq!(pre.data, case.pre_ct.data);
+    let zone = nifti::read_label_map(&demo_dir().join("ablation_zone_pre.nii.gz")).unwrap();
+    assert_eq!(zone.labels, case.zone_pre.labels);
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(demo_dir().join("truth.json")).unwrap()).unwrap();
+    let treated = case.truth.tumours.iter().find(|t| t.treated).unwrap();
+    let committed = truth["tumours"].as_array().unwrap().iter().find(|t| t["treated"] == true).unwrap();
+    let mam = committed["margin"]["minimal_margin_mm"].as_f64().unwrap();
+    assert!((mam - treated.margin.as_ref().unwrap().minimal_margin_mm).abs() < 1e-9);
+}
+
+#[test]
+fn demo_job_runs_on_the_bundled_case() {
+    let out = temp_dir("demo");
+    let ct = demo_dir().join("pre_ct.nii.gz");
+    let mask = demo_dir().join("pre_labels.nii.gz");
+    let o = isotherm(&["run", "template", "-i", &format!("ct={}", ct.display()), "-i", &format!("mask={}", mask.display()), "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    // The demo's big tumour (tumour 1, ~25 ml) is what the threshold finds.
+    let segment = nifti::read_label_map(&out.join("segment.nii.gz")).unwrap();
+    let truth = nifti::read_label_map(&demo_dir().join("pre_tumours.nii.gz")).unwrap();
+    let found: Vec<bool> = segment.labels.iter().map(|&l| l == 1).collect();
+    let tumour1: Vec<bool> = truth.labels.iter().map(|&l| l == 1).collect();
+    let d = dice(&found, &tumour1);
+    assert!(d > 0.8, "Dice {d:.3}");
+}
