@@ -37,6 +37,8 @@ fn refusals_name_the_problem_and_both_versions() {
     assert!(hash.contains("fails its hash check") && hash.contains("0000000000"), "{hash}");
     let missing = reason(&r, "missing-library");
     assert!(missing.contains("libisotherm_fixture_does_not_exist") || missing.contains("isotherm_fixture_does_not_exist"), "{missing}");
+    let no_export = reason(&r, "no-export");
+    assert!(no_export.contains("is not an Isotherm plugin") && no_export.contains("export_plugin!"), "{no_export}");
     let garbled = r.refused.iter().find(|x| x.path.ends_with("garbled/plugin.toml")).expect("garbled refused");
     assert!(garbled.reason.starts_with("garbled manifest") && garbled.id.is_none(), "{}", garbled.reason);
     let dup = r.refused.iter().find(|x| x.reason.contains("duplicate id 'template'")).expect("duplicate refused");
@@ -136,6 +138,22 @@ fn cli_lists_refusals_and_reports_failures_with_exit_codes() {
     let o = isotherm(&["--plugin-dir", dir, "run", "slow", "--param", "seconds=60", "--timeout", "0.3", "--out", tmp.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).1.contains("timed out"), "{}", text(&o).1);
+    // Ctrl-C (SIGINT) cancels the running plugin cleanly: exit 130, run recorded.
+    #[cfg(unix)]
+    {
+        let child = std::process::Command::new(isotherm_bin())
+            .args(["--plugin-dir", dir, "run", "slow", "--param", "seconds=60", "--out", tmp.to_str().unwrap()])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(130), "{}", String::from_utf8_lossy(&o.stderr));
+        let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.join("run.json")).unwrap()).unwrap();
+        assert_eq!(record["status"], "cancelled");
+    }
     let o = isotherm(&["--plugin-dir", dir, "run", "other-abi", "--out", tmp.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).1.contains("was refused"), "{}", text(&o).1);

@@ -16,6 +16,7 @@ pub const PLUGIN_PACKAGES: &[&str] = &[
     "isotherm-fixture-model-reader",
     "isotherm-fixture-other-abi",
     "isotherm-fixture-other-layout",
+    "isotherm-fixture-no-export",
 ];
 
 pub fn workspace_root() -> PathBuf {
