@@ -7,6 +7,8 @@
 //! **Architecture invariant:** plugins never see a type from this crate; everything
 //! they exchange with the host is an `isotherm_sdk::abi` type.
 
+#[cfg(feature = "gui")]
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod io;
@@ -14,3 +16,4 @@ pub mod jobs;
 pub mod loader;
 pub mod output;
 pub mod scene;
+pub mod view;

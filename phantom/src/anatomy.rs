@@ -326,9 +326,14 @@ impl Anatomy {
         if ellipse(25.0, 25.0) > 1.0 {
             return (50.0, Tissue::Muscle);
         }
-        // Ribs: bands just inside the muscle wall, every 28 mm in the upper abdomen.
-        if ellipse(34.0, 34.0) > 1.0 && z > -70.0 && (z + 200.0).rem_euclid(28.0) < 9.0 && y > -80.0 {
-            return (650.0, Tissue::Bone);
+        // Ribs: just inside the muscle wall, every 28 mm at the spine, sloping 40 mm down
+        // towards the front, so an axial slice cuts each one as a short arc.
+        if ellipse(34.0, 34.0) > 1.0 && z > -90.0 {
+            let from_spine = (x.atan2(-y)).abs(); // 0 at the back, pi at the front
+            let drop = 40.0 * (1.0 - from_spine.cos()) / 2.0;
+            if from_spine > 0.35 && (z + drop + 200.0).rem_euclid(28.0) < 8.0 {
+                return (650.0, Tissue::Bone);
+            }
         }
         // Spine: vertebral body with a cortical rim, discs, and the canal behind it.
         let vb = ((x).powi(2) + (y + 75.0).powi(2)).sqrt();

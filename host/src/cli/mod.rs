@@ -4,6 +4,8 @@
 mod phantom;
 mod plugins;
 mod run;
+#[cfg(feature = "gui")]
+mod view;
 
 use std::path::PathBuf;
 
@@ -30,8 +32,9 @@ pub struct Cli {
     /// Show details (e.g. ABI layout reports of refused plugins) and debug logs.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// With no command, the viewer opens (when built with the `gui` feature).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +48,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Generate a synthetic pre/post-ablation CT case with ground truth.
     Phantom(phantom::PhantomArgs),
+    /// Open the viewer (four-up slice and 3D views, plugin panels).
+    #[cfg(feature = "gui")]
+    View(view::ViewArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,10 +90,22 @@ pub fn dispatch(cli: Cli) -> i32 {
     let mut dirs = cli.plugin_dirs.clone();
     dirs.extend(config.plugin_dirs.iter().cloned());
     let ctx = Context { search: SearchPath::standard(&dirs), config, verbose: cli.verbose };
-    match cli.command {
+    let Some(command) = cli.command else {
+        #[cfg(feature = "gui")]
+        return view::view(&ctx, &view::ViewArgs::empty());
+        #[cfg(not(feature = "gui"))]
+        {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            return EXIT_USAGE;
+        }
+    };
+    match command {
         Command::Plugins { action: PluginsAction::List { json } } => plugins::list(&ctx, json),
         Command::Plugins { action: PluginsAction::Info { id } } => plugins::info(&ctx, &id),
         Command::Run(args) => run::run(&ctx, &args),
         Command::Phantom(args) => phantom::phantom(&args),
+        #[cfg(feature = "gui")]
+        Command::View(args) => view::view(&ctx, &args),
     }
 }

@@ -24,15 +24,38 @@ pub struct Node {
     pub data: NodeData,
     pub visible: bool,
     pub opacity: f32,
+    /// The scene revision at which `data` last changed (display changes do not count).
+    pub generation: u64,
 }
 
 #[derive(Debug, Default)]
 pub struct Scene {
     nodes: Vec<Node>,
     next_id: NodeId,
+    revision: u64,
 }
 
 impl Scene {
+    /// Grows on every change, so views can tell when to redraw.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    pub fn get_by_id(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// Display properties; data stays as the producer made it.
+    pub fn set_display(&mut self, id: NodeId, visible: bool, opacity: f32) {
+        if let Some(n) = self.nodes.iter_mut().find(|n| n.id == id) {
+            if n.visible != visible || n.opacity != opacity {
+                n.visible = visible;
+                n.opacity = opacity.clamp(0.0, 1.0);
+                self.revision += 1;
+            }
+        }
+    }
+
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
     }
@@ -43,19 +66,22 @@ impl Scene {
 
     /// Adds (or replaces, by name) a node; returns its id.
     pub fn upsert(&mut self, name: &str, origin: Origin, data: NodeData) -> NodeId {
+        self.revision += 1;
         if let Some(n) = self.nodes.iter_mut().find(|n| n.name == name) {
             n.data = data;
             n.origin = origin;
+            n.generation = self.revision;
             return n.id;
         }
         self.next_id += 1;
-        self.nodes.push(Node { id: self.next_id, name: name.to_string(), origin, data, visible: true, opacity: 1.0 });
+        self.nodes.push(Node { id: self.next_id, name: name.to_string(), origin, data, visible: true, opacity: 1.0, generation: self.revision });
         self.next_id
     }
 
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.nodes.len();
         self.nodes.retain(|n| n.name != name);
+        self.revision += 1;
         before != self.nodes.len()
     }
 

@@ -80,7 +80,7 @@ pub fn segment(ct: &Volume, mask: Option<&LabelMap>, s: &Settings, host: &Host<'
     host.progress(0.7, "surface mesh");
     let mut surface = mesh::mask_surface(&selected, &g);
     mesh::smooth_taubin(&mut surface, s.mesh_smoothing);
-    surface.colour = [0.95, 0.75, 0.2, 0.8];
+    surface.colour = [0.95, 0.75, 0.2, 1.0];
 
     let voxels = selected.iter().filter(|&&b| b).count();
     let mean_hu = if voxels == 0 { 0.0 } else { selected.iter().zip(&hu).filter(|(b, _)| **b).map(|(_, &v)| v as f64).sum::<f64>() / voxels as f64 };

@@ -1,0 +1,175 @@
+//! Plugin runs from the viewer: the parameter form's state, submission to the shared
+//! `JobRunner`, and a per-frame poll that turns finished results into scene nodes.
+//! The frame loop never waits on a plugin.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use abi_stable::std_types::RVec;
+use bevy::prelude::*;
+use isotherm_sdk::abi::{InputData, InputKind, NamedInput, NodeData, ParamValue, RunRequest};
+
+use super::state::Viewer;
+use crate::jobs::{Job, JobEvent, JobHandle, JobRunner};
+use crate::loader::LoadedPlugin;
+use crate::scene::NodeId;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobStatus {
+    Running,
+    Done(String),
+    Failed(String),
+    Cancelled,
+}
+
+pub struct RunningJob {
+    pub plugin: String,
+    pub handle: JobHandle,
+    pub progress: f32,
+    pub message: String,
+    pub status: JobStatus,
+    pub started: Instant,
+}
+
+/// Per-plugin form state: parameter texts (validated with `sdk::params::resolve`, the
+/// same function the CLI uses) and the scene node chosen for each input.
+#[derive(Default, Clone)]
+pub struct PluginForm {
+    pub params: HashMap<String, String>,
+    pub inputs: HashMap<String, Option<NodeId>>,
+    pub error: Option<String>,
+}
+
+#[derive(Resource)]
+pub struct Jobs {
+    pub runner: JobRunner,
+    pub jobs: Vec<RunningJob>,
+    pub forms: HashMap<String, PluginForm>,
+    pub selected: Option<String>,
+    /// `--run ID` with its parameters, submitted once data is loaded.
+    pub auto_run: Option<(String, Vec<(String, String)>)>,
+}
+
+impl Jobs {
+    pub fn all_finished(&self) -> bool {
+        self.auto_run.is_none() && self.jobs.iter().all(|j| j.status != JobStatus::Running)
+    }
+}
+
+pub fn value_text(v: &ParamValue) -> String {
+    match v {
+        ParamValue::Number(x) => format!("{x}"),
+        ParamValue::Integer(x) => format!("{x}"),
+        ParamValue::Bool(x) => format!("{x}"),
+        ParamValue::Choice(x) | ParamValue::VolumeRef(x) => x.to_string(),
+        ParamValue::Point(p) => format!("{},{},{}", p[0], p[1], p[2]),
+    }
+}
+
+/// A fresh form: defaults filled in, each input matched to the first node of its kind
+/// (the base volume first).
+pub fn default_form(plugin: &LoadedPlugin, viewer: &Viewer) -> PluginForm {
+    let mut form = PluginForm::default();
+    for p in plugin.descriptor.params.iter() {
+        if let abi_stable::std_types::ROption::RSome(v) = &p.default {
+            form.params.insert(p.name.to_string(), value_text(v));
+        }
+    }
+    for i in plugin.descriptor.inputs.iter() {
+        let pick = match i.kind {
+            InputKind::Volume => viewer.base.or_else(|| viewer.scene.nodes().iter().find(|n| matches!(n.data, NodeData::Volume(_))).map(|n| n.id)),
+            InputKind::LabelMap => viewer.scene.nodes().iter().find(|n| matches!(n.data, NodeData::LabelMap(_))).map(|n| n.id),
+        };
+        form.inputs.insert(i.name.to_string(), pick);
+    }
+    form
+}
+
+/// Validates the form and submits the run; the error names what is wrong.
+pub fn submit(jobs: &mut Jobs, viewer: &Viewer, plugin: &Arc<LoadedPlugin>, form: &PluginForm) -> Result<(), String> {
+    let given: Vec<(String, String)> = form.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let params = isotherm_sdk::params::resolve(&plugin.descriptor.params, &given)?;
+    let mut inputs = Vec::new();
+    for spec in plugin.descriptor.inputs.iter() {
+        let node = form.inputs.get(spec.name.as_str()).copied().flatten().and_then(|id| viewer.scene.get_by_id(id));
+        let data = match (node.map(|n| &n.data), spec.kind) {
+            (Some(NodeData::Volume(v)), InputKind::Volume) => InputData::Volume(v.clone()),
+            (Some(NodeData::LabelMap(m)), InputKind::LabelMap) => InputData::LabelMap(m.clone()),
+            (None, _) if !spec.required => continue,
+            (None, _) => return Err(format!("choose a node for input '{}'", spec.label)),
+            (Some(_), _) => return Err(format!("input '{}' needs a {:?}", spec.label, spec.kind)),
+        };
+        inputs.push(NamedInput { name: spec.name.clone(), data });
+    }
+    let request = RunRequest { inputs: RVec::from(inputs), params, models: RVec::from(plugin.models.clone()) };
+    let handle = jobs.runner.submit(Job { plugin: plugin.clone(), request, timeout: Some(Duration::from_secs(3600)) });
+    jobs.jobs.push(RunningJob { plugin: plugin.id().to_string(), handle, progress: 0.0, message: "queued".into(), status: JobStatus::Running, started: Instant::now() });
+    Ok(())
+}
+
+pub struct JobsUiPlugin;
+
+impl Plugin for JobsUiPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(Update, (auto_run, poll).chain().in_set(super::IsothermSet::Jobs));
+    }
+}
+
+fn auto_run(mut jobs: ResMut<Jobs>, viewer: Res<Viewer>) {
+    let Some((id, params)) = jobs.auto_run.take() else { return };
+    let Some(plugin) = viewer.registry.get(&id).cloned() else {
+        let reason = viewer.registry.refusal(&id).map(|r| r.reason.clone()).unwrap_or_else(|| "not found".into());
+        tracing::error!("--run {id}: {reason}");
+        return;
+    };
+    let mut form = default_form(&plugin, &viewer);
+    for (k, v) in params {
+        form.params.insert(k, v);
+    }
+    if let Err(e) = submit(&mut jobs, &viewer, &plugin, &form) {
+        tracing::error!("--run {id}: {e}");
+    }
+    jobs.selected = Some(id.clone());
+    jobs.forms.insert(id, form);
+}
+
+/// Drains every running job's events; finished results go into the scene.
+fn poll(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
+    for job in jobs.jobs.iter_mut().filter(|j| j.status == JobStatus::Running) {
+        for event in job.handle.poll() {
+            match event {
+                JobEvent::Progress { fraction, message } => {
+                    job.progress = fraction;
+                    job.message = message;
+                }
+                JobEvent::Log { level, message } => viewer.log(format!("{} [{level:?}] {message}", job.plugin)),
+                JobEvent::Finished(Ok(output)) => {
+                    let ids = viewer.scene.apply(&job.plugin, job.handle.id, &output.changes);
+                    for id in &ids {
+                        if let Some(NodeData::Volume(v)) = viewer.scene.get_by_id(*id).map(|n| &n.data) {
+                            let values = Arc::new(v.to_f32());
+                            viewer.values.insert(*id, values);
+                        }
+                    }
+                    let msg = format!("{} node(s) in {:.2} s", ids.len(), job.started.elapsed().as_secs_f64());
+                    viewer.log(format!("{} finished: {msg}", job.plugin));
+                    job.progress = 1.0;
+                    job.status = JobStatus::Done(msg);
+                }
+                JobEvent::Finished(Err(crate::jobs::JobError::Cancelled)) => {
+                    viewer.log(format!("{} cancelled", job.plugin));
+                    job.status = JobStatus::Cancelled;
+                }
+                JobEvent::Finished(Err(e)) => {
+                    viewer.log(format!("{} failed: {e}", job.plugin));
+                    job.status = JobStatus::Failed(e.to_string());
+                }
+            }
+        }
+    }
+}
+
+pub fn new_jobs(auto_run: Option<(String, Vec<(String, String)>)>, workers: usize) -> Jobs {
+    Jobs { runner: JobRunner::new(workers), jobs: Vec::new(), forms: HashMap::new(), selected: None, auto_run }
+}

@@ -1,0 +1,96 @@
+//! The Bevy viewer (`isotherm view`), a view over the same modules as the CLI: the host
+//! [`Scene`](crate::scene::Scene), the plugin [`Registry`](crate::loader::Registry) and
+//! the [`JobRunner`](crate::jobs::JobRunner). One Bevy plugin per feature:
+//!
+//! - [`state`]: the viewer's resources and file loading;
+//! - [`slices`]: the three slice views (reslicing is `crate::view::slice`);
+//! - [`view3d`]: the 3D view rendered to a texture: meshes, slice planes, markups;
+//! - [`panels`]: egui panels (scene tree, plugins, parameter form, jobs, report, log)
+//!   and the four-up layout;
+//! - [`jobs_ui`]: plugin runs submitted from the panel, polled every frame;
+//! - [`screenshot`]: the headless `--screenshot` path.
+//!
+//! System order within a frame (`IsothermSet`, configured once below): jobs are polled
+//! and their results applied to the scene, then the scene is synced to entities and
+//! slice images, then the UI draws (in bevy_egui's pass), then the screenshot logic.
+
+mod jobs_ui;
+mod panels;
+mod screenshot;
+mod slices;
+mod state;
+mod view3d;
+
+use std::path::PathBuf;
+
+use bevy::app::AppExit;
+use bevy::log::LogPlugin;
+use bevy::prelude::*;
+use bevy::window::WindowResolution;
+use bevy_egui::EguiPlugin;
+
+use crate::loader::SearchPath;
+
+pub use state::Layout;
+
+/// What `isotherm view` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ViewerOptions {
+    /// NIfTI volumes and label maps, PLY meshes.
+    pub files: Vec<PathBuf>,
+    /// Render until stable, save a PNG of the window, exit.
+    pub screenshot: Option<PathBuf>,
+    /// Run this plugin on the loaded data at start (inputs matched by kind).
+    pub run: Option<String>,
+    pub params: Vec<(String, String)>,
+    pub layout: Layout,
+    pub size: [u32; 2],
+    pub search: SearchPath,
+}
+
+/// The order of the viewer's systems within `Update`.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IsothermSet {
+    /// Poll running jobs; apply finished results to the scene.
+    Jobs,
+    /// Mirror the scene into entities, meshes and slice images.
+    Sync,
+}
+
+/// Opens the viewer window and runs until it is closed; returns the exit code.
+pub fn run(options: ViewerOptions) -> i32 {
+    let mut app = App::new();
+    let window = Window {
+        title: "Isotherm".into(),
+        resolution: WindowResolution::new(options.size[0], options.size[1]),
+        ..default()
+    };
+    // The binary already installed a tracing subscriber: Bevy's LogPlugin would clash.
+    app.add_plugins(DefaultPlugins.set(WindowPlugin { primary_window: Some(window), ..default() }).build().disable::<LogPlugin>())
+        .add_plugins(EguiPlugin::default())
+        .configure_sets(Update, (IsothermSet::Jobs, IsothermSet::Sync).chain())
+        .insert_resource(jobs_ui::new_jobs(options.run.clone().map(|id| (id, options.params.clone())), 2))
+        .add_plugins((state::StatePlugin { options: options.clone() }, jobs_ui::JobsUiPlugin, slices::SlicesPlugin, view3d::View3dPlugin, panels::PanelsPlugin));
+    if let Some(path) = &options.screenshot {
+        app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone() });
+    }
+    match app.run() {
+        AppExit::Success => 0,
+        AppExit::Error(code) => code.get() as i32,
+    }
+}
+
+/// Mouse-wheel movement this frame, in notches (lines or points, sign only matters to
+/// callers): egui 0.36 exposes raw wheel events rather than a raw delta.
+fn wheel_notches(ui: &bevy_egui::egui::Ui) -> f32 {
+    ui.input(|i| {
+        i.raw
+            .events
+            .iter()
+            .map(|e| match e {
+                bevy_egui::egui::Event::MouseWheel { delta, .. } => delta.y,
+                _ => 0.0,
+            })
+            .sum()
+    })
+}

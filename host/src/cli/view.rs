@@ -1,0 +1,74 @@
+//! `isotherm view [FILES...] [--run ID --param K=V ...] [--screenshot out.png]`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{Context, EXIT_USAGE};
+use crate::app::{self, Layout, ViewerOptions};
+
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// NIfTI volumes and label maps (a `.labels.toml` beside a file, or a name with
+    /// label/seg/mask/tumour/zone in it, marks a label map), and PLY meshes.
+    pub files: Vec<PathBuf>,
+    /// Run this plugin on the loaded data at start (inputs matched by kind).
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+    /// A parameter for --run, as KEY=VALUE.
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Render until the picture is stable, save it as PNG, and exit.
+    #[arg(long, value_name = "PNG")]
+    pub screenshot: Option<PathBuf>,
+    /// Window size in logical pixels, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x800")]
+    pub size: String,
+    /// Start with one big view: axial, coronal, sagittal or 3d.
+    #[arg(long)]
+    pub single: Option<String>,
+}
+
+impl ViewArgs {
+    /// No files, default window: what `isotherm` alone opens.
+    pub fn empty() -> ViewArgs {
+        ViewArgs { files: vec![], run: None, params: vec![], screenshot: None, size: "1280x800".into(), single: None }
+    }
+}
+
+/// Opens the viewer. Exit 0 when the window closes (or the screenshot is saved), 2 for
+/// bad arguments.
+pub fn view(ctx: &Context, args: &ViewArgs) -> i32 {
+    let size: Vec<u32> = args.size.split('x').filter_map(|s| s.parse().ok()).collect();
+    let [w, h] = size[..] else {
+        eprintln!("error: --size must be WIDTHxHEIGHT, e.g. 1280x800");
+        return EXIT_USAGE;
+    };
+    let layout = match args.single.as_deref() {
+        None => Layout::FourUp,
+        Some(s) => match Layout::parse_single(s) {
+            Some(l) => l,
+            None => {
+                eprintln!("error: --single must be axial, coronal, sagittal or 3d");
+                return EXIT_USAGE;
+            }
+        },
+    };
+    let mut params = Vec::new();
+    for p in &args.params {
+        match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => params.push((k.to_string(), v.to_string())),
+            _ => {
+                eprintln!("error: parameter '{p}' is not KEY=VALUE");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    for f in &args.files {
+        if !f.is_file() {
+            eprintln!("error: {}: no such file", f.display());
+            return EXIT_USAGE;
+        }
+    }
+    app::run(ViewerOptions { files: args.files.clone(), screenshot: args.screenshot.clone(), run: args.run.clone(), params, layout, size: [w, h], search: ctx.search.clone() })
+}

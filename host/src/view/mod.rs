@@ -1,0 +1,8 @@
+//! The viewer's logic, free of Bevy (Slicer's "Logic" half): how a slice view maps
+//! pixels to world millimetres, how CT and label maps are resliced and coloured,
+//! window/level, the orbit camera's maths. The Bevy app in `app/` is a thin view over
+//! this, and the unit tests here need no window.
+
+pub mod camera;
+pub mod colormap;
+pub mod slice;

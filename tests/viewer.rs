@@ -1,0 +1,110 @@
+//! The viewer as a person sees it: `isotherm view` on the demo case under Xvfb with
+//! Mesa's software Vulkan, the template plugin run from the command line, and the
+//! saved screenshot checked: not blank, the label overlay's colour in the slice
+//! views, the template's mesh in the 3D quadrant.
+//!
+//! Needs `xvfb-run` and Mesa's Vulkan driver (`.ci/run` installs them).
+
+use std::path::Path;
+use std::process::Command;
+
+use isotherm_tests::*;
+
+struct Picture {
+    width: usize,
+    height: usize,
+    rgb: Vec<u8>,
+}
+
+impl Picture {
+    fn load(path: &Path) -> Picture {
+        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let channels = info.color_type.samples();
+        let rgb = buf[..info.buffer_size()].chunks(channels).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        Picture { width: info.width as usize, height: info.height as usize, rgb }
+    }
+    /// Pixels in the rectangle (fractions of the picture) matching `pred`.
+    fn count(&self, x0: f64, y0: f64, x1: f64, y1: f64, pred: impl Fn([u8; 3]) -> bool) -> usize {
+        let (a, b) = ((x0 * self.width as f64) as usize, (x1 * self.width as f64) as usize);
+        let (c, d) = ((y0 * self.height as f64) as usize, (y1 * self.height as f64) as usize);
+        let mut n = 0;
+        for y in c..d {
+            for x in a..b {
+                let i = (y * self.width + x) * 3;
+                if pred([self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]) {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+}
+
+fn screenshot(args: &[&str], out: &Path) -> Picture {
+    let xvfb = Command::new("sh").args(["-c", "command -v xvfb-run"]).output().unwrap();
+    assert!(xvfb.status.success(), "xvfb-run is not installed: run `bash .ci/run` (it installs xvfb and mesa-vulkan-drivers)");
+    let runtime = temp_dir("xdg-runtime");
+    let mut cmd = Command::new("xvfb-run");
+    cmd.args(["-a", "-s", "-screen 0 1280x800x24"]).arg(isotherm_bin()).arg("view").args(args).arg("--screenshot").arg(out).args(["--size", "1280x800"]);
+    cmd.env("XDG_RUNTIME_DIR", &runtime).env("HOME", temp_dir("viewer-home"));
+    let lvp = Path::new("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json");
+    if lvp.is_file() {
+        cmd.env("VK_ICD_FILENAMES", lvp);
+    }
+    let o = cmd.output().unwrap();
+    assert!(o.status.success() && out.is_file(), "viewer failed: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    Picture::load(out)
+}
+
+#[test]
+fn demo_case_with_overlay_and_template_mesh_renders() {
+    build();
+    let demo = workspace_root().join("assets/cases/demo");
+    let dir = temp_dir("viewer");
+    let ct = demo.join("pre_ct.nii.gz");
+    let labels = demo.join("pre_labels.nii.gz");
+    let out = dir.join("four-up.png");
+    let pic = screenshot(&[ct.to_str().unwrap(), labels.to_str().unwrap(), "--run", "template"], &out);
+    assert_eq!((pic.width, pic.height), (1280, 800));
+
+    // Not blank: plenty of distinct grey levels.
+    let mut levels = std::collections::HashSet::new();
+    for p in pic.rgb.chunks(3) {
+        levels.insert(p[0] / 8);
+    }
+    assert!(levels.len() > 16, "the picture looks blank ({} levels)", levels.len());
+
+    // The liver overlay (orange-brown, 45% over grey) in the slice views: the left
+    // half of the central area holds the axial (top) and coronal (bottom) views.
+    let liver_tint = |p: [u8; 3]| p[0] as i32 - p[2] as i32 > 30 && p[0] > 100 && (p[1] as i32) < p[0] as i32;
+    let axial = pic.count(0.2, 0.1, 0.5, 0.45, liver_tint);
+    let coronal = pic.count(0.2, 0.5, 0.5, 0.85, liver_tint);
+    assert!(axial > 2000 && coronal > 2000, "overlay pixels: axial {axial}, coronal {coronal}");
+
+    // The template's tumour surface (amber, lit) in the 3D quadrant (top right of the
+    // central area): compared with the same view without the run, pixels there turn
+    // markedly more amber (red minus blue).
+    let plain = screenshot(&[ct.to_str().unwrap(), labels.to_str().unwrap()], &dir.join("plain.png"));
+    let (x0, x1, y0, y1) = ((0.53 * 1280.0) as usize, (0.79 * 1280.0) as usize, (0.04 * 800.0) as usize, (0.41 * 800.0) as usize);
+    let mut amber = 0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = (y * 1280 + x) * 3;
+            let warmth = |p: &Picture| p.rgb[i] as i32 - p.rgb[i + 2] as i32;
+            if warmth(&pic) - warmth(&plain) > 40 {
+                amber += 1;
+            }
+        }
+    }
+    assert!(amber > 150, "mesh pixels in the 3D view: {amber}");
+    // Without the run, nothing amber appears there.
+    let stray = plain.count(0.53, 0.04, 0.79, 0.41, |p| p[0] > 150 && (p[2] as i32) < 60);
+    assert!(stray < 50, "{stray}");
+    // Keep the picture for the README when asked.
+    if let Ok(dest) = std::env::var("ISOTHERM_SAVE_SCREENSHOT") {
+        std::fs::copy(&out, dest).unwrap();
+    }
+}
