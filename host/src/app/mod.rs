@@ -8,14 +8,20 @@
 //! - [`panels`]: egui panels (scene tree, plugins, parameter form, jobs, report, log)
 //!   and the four-up layout;
 //! - [`jobs_ui`]: plugin runs submitted from the panel, polled every frame;
-//! - [`screenshot`]: the headless `--screenshot` path.
+//! - [`readiness`]: when a frame is complete (jobs done, no pipeline compiling);
+//! - [`screenshot`]: the headless `--screenshot` path;
+//! - [`bench`]: `--bench-frames`, frame time with every layer busy;
+//! - [`browser`]: the Open-files window.
 //!
 //! System order within a frame (`IsothermSet`, configured once below): jobs are polled
 //! and their results applied to the scene, then the scene is synced to entities and
 //! slice images, then the UI draws (in bevy_egui's pass), then the screenshot logic.
 
+mod bench;
+mod browser;
 mod jobs_ui;
 mod panels;
+mod readiness;
 mod screenshot;
 mod slices;
 mod state;
@@ -40,6 +46,10 @@ pub struct ViewerOptions {
     pub files: Vec<PathBuf>,
     /// Render until stable, save a PNG of the window, exit.
     pub screenshot: Option<PathBuf>,
+    /// Time this many frames with every layer busy, print the statistics, exit.
+    pub bench_frames: Option<u32>,
+    /// No window: render the 3D view offscreen (for GPU machines without a display).
+    pub offscreen: bool,
     /// Run this plugin on the loaded data at start (inputs matched by kind).
     pub run: Option<String>,
     pub params: Vec<(String, String)>,
@@ -60,19 +70,36 @@ pub enum IsothermSet {
 /// Opens the viewer window and runs until it is closed; returns the exit code.
 pub fn run(options: ViewerOptions) -> i32 {
     let mut app = App::new();
-    let window = Window {
-        title: "Isotherm".into(),
-        resolution: WindowResolution::new(options.size[0], options.size[1]),
-        ..default()
-    };
     // The binary already installed a tracing subscriber: Bevy's LogPlugin would clash.
-    app.add_plugins(DefaultPlugins.set(WindowPlugin { primary_window: Some(window), ..default() }).build().disable::<LogPlugin>())
-        .add_plugins(EguiPlugin::default())
-        .configure_sets(Update, (IsothermSet::Jobs, IsothermSet::Sync).chain())
+    if options.offscreen {
+        // No window, no egui: the 3D view renders into its texture and the slice views
+        // reslice on the CPU, which is what a frame costs apart from drawing panels.
+        app.add_plugins(
+            DefaultPlugins
+                .set(WindowPlugin { primary_window: None, exit_condition: bevy::window::ExitCondition::DontExit, ..default() })
+                .build()
+                .disable::<LogPlugin>()
+                .disable::<bevy::winit::WinitPlugin>(),
+        )
+        .add_plugins(bevy::app::ScheduleRunnerPlugin::run_loop(std::time::Duration::ZERO));
+    } else {
+        let window = Window {
+            title: "Isotherm".into(),
+            resolution: WindowResolution::new(options.size[0], options.size[1]),
+            ..default()
+        };
+        app.add_plugins(DefaultPlugins.set(WindowPlugin { primary_window: Some(window), ..default() }).build().disable::<LogPlugin>())
+            .add_plugins((EguiPlugin::default(), panels::PanelsPlugin));
+    }
+    app.configure_sets(Update, (IsothermSet::Jobs, IsothermSet::Sync).chain())
         .insert_resource(jobs_ui::new_jobs(options.run.clone().map(|id| (id, options.params.clone())), 2))
-        .add_plugins((state::StatePlugin { options: options.clone() }, jobs_ui::JobsUiPlugin, slices::SlicesPlugin, view3d::View3dPlugin, panels::PanelsPlugin));
+        .add_plugins((state::StatePlugin { options: options.clone() }, jobs_ui::JobsUiPlugin, slices::SlicesPlugin, view3d::View3dPlugin { size: options.size }));
+    app.add_plugins(readiness::ReadinessPlugin);
     if let Some(path) = &options.screenshot {
-        app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone() });
+        app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone(), offscreen: options.offscreen });
+    }
+    if let Some(frames) = options.bench_frames {
+        app.add_plugins(bench::BenchPlugin { frames });
     }
     match app.run() {
         AppExit::Success => 0,

@@ -46,6 +46,9 @@ fn ui(mut contexts: EguiContexts, mut viewer: ResMut<Viewer>, mut slices: ResMut
     });
     egui::Panel::bottom("report").resizable(true).min_size(160.0).show(&mut root, |ui| report_and_log(ui, &viewer));
     egui::CentralPanel::default().frame(egui::Frame::NONE).show(&mut root, |ui| views(ui, &mut viewer, &mut slices, &mut three));
+    let mut browser = viewer.browser.take();
+    super::browser::show(&ctx, &mut browser, &mut viewer);
+    viewer.browser = browser;
     Ok(())
 }
 
@@ -53,8 +56,11 @@ fn toolbar(ui: &mut egui::Ui, viewer: &mut Viewer, three: &mut ThreeD) {
     ui.horizontal(|ui| {
         ui.strong("Isotherm");
         ui.separator();
-        ui.label("Open:");
-        ui.add(egui::TextEdit::singleline(&mut viewer.open_path).hint_text("path to .nii.gz or .ply (or drop files)").desired_width(260.0));
+        if ui.button("Open files…").clicked() && viewer.browser.is_none() {
+            let dir = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("/"));
+            viewer.browser = Some(super::browser::FileBrowser { dir });
+        }
+        ui.add(egui::TextEdit::singleline(&mut viewer.open_path).hint_text("path, or drop files on the window").desired_width(220.0));
         if ui.button("Open").clicked() && !viewer.open_path.trim().is_empty() {
             let p = std::path::PathBuf::from(viewer.open_path.trim());
             viewer.open(&p);

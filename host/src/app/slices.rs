@@ -209,11 +209,8 @@ pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, axis: Axis, viewer: &mut Viewer
             }
         }
         if response.dragged_by(egui::PointerButton::Primary) || response.clicked() {
-            let n = axis.normal_index();
-            let mut p = world;
-            p[n] = viewer.crosshair[n];
             if let Some(b) = viewer.bounds() {
-                viewer.crosshair = b.clamp(p);
+                viewer.crosshair = slice::click(&frame, px, viewer.crosshair, &b);
             }
         }
     }

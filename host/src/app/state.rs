@@ -58,6 +58,8 @@ pub struct Viewer {
     pub log: Vec<String>,
     /// A path typed into the Open field.
     pub open_path: String,
+    /// The Open-files window, when shown.
+    pub browser: Option<super::browser::FileBrowser>,
 }
 
 impl Viewer {
@@ -162,6 +164,7 @@ impl Plugin for StatePlugin {
             registry: Registry::discover(&self.options.search),
             log: Vec::new(),
             open_path: String::new(),
+            browser: None,
         };
         for r in viewer.registry.refused.clone() {
             viewer.log(format!("plugin refused: {r}"));

@@ -43,11 +43,18 @@ struct SlicePlane;
 /// Opacity of the slice planes in 3D.
 const PLANE_ALPHA: f32 = 0.55;
 
-pub struct View3dPlugin;
+pub struct View3dPlugin {
+    /// Initial render-target size (the layout resizes it to the 3D view's rectangle).
+    pub size: [u32; 2],
+}
+
+#[derive(Resource)]
+struct InitialSize([u32; 2]);
 
 impl Plugin for View3dPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(Startup, setup).add_systems(Update, (sync_meshes, sync_planes, update_camera, draw_markups).in_set(super::IsothermSet::Sync));
+        app.insert_resource(InitialSize(self.size))
+            .add_systems(Startup, setup).add_systems(Update, (sync_meshes, sync_planes, update_camera, draw_markups).in_set(super::IsothermSet::Sync));
     }
 }
 
@@ -58,10 +65,11 @@ fn target_image(size: [u32; 2]) -> Image {
     image
 }
 
-fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, mut textures: ResMut<EguiUserTextures>) {
-    let size = [640, 480];
+fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, textures: Option<ResMut<EguiUserTextures>>, initial: Res<InitialSize>) {
+    let size = initial.0;
     let target = images.add(target_image(size));
-    let texture = textures.add_image(EguiTextureHandle::Strong(target.clone()));
+    // No egui without a window (offscreen runs): the texture is then only rendered.
+    let texture = textures.map(|mut t| t.add_image(EguiTextureHandle::Strong(target.clone())));
     let camera = commands
         .spawn((
             Camera3d::default(),
@@ -75,7 +83,7 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, mut textures
         orbit: Orbit::anterior([0.0; 3], 500.0),
         target,
         size,
-        texture: Some(texture),
+        texture,
         show_planes: true,
         camera,
         light,

@@ -21,6 +21,14 @@ pub struct ViewArgs {
     /// Render until the picture is stable, save it as PNG, and exit.
     #[arg(long, value_name = "PNG")]
     pub screenshot: Option<PathBuf>,
+    /// Time this many frames with every layer busy (slices stepping, 3D turning), print
+    /// mean/median/p95 frame time and the renderer, and exit.
+    #[arg(long, value_name = "N")]
+    pub bench_frames: Option<u32>,
+    /// No window: render the 3D view offscreen (GPU machines without a display);
+    /// with --screenshot the picture is the 3D view.
+    #[arg(long)]
+    pub offscreen: bool,
     /// Window size in logical pixels, WIDTHxHEIGHT.
     #[arg(long, default_value = "1280x800")]
     pub size: String,
@@ -32,7 +40,7 @@ pub struct ViewArgs {
 impl ViewArgs {
     /// No files, default window: what `isotherm` alone opens.
     pub fn empty() -> ViewArgs {
-        ViewArgs { files: vec![], run: None, params: vec![], screenshot: None, size: "1280x800".into(), single: None }
+        ViewArgs { files: vec![], run: None, params: vec![], screenshot: None, bench_frames: None, offscreen: false, size: "1280x800".into(), single: None }
     }
 }
 
@@ -70,5 +78,5 @@ pub fn view(ctx: &Context, args: &ViewArgs) -> i32 {
             return EXIT_USAGE;
         }
     }
-    app::run(ViewerOptions { files: args.files.clone(), screenshot: args.screenshot.clone(), run: args.run.clone(), params, layout, size: [w, h], search: ctx.search.clone() })
+    app::run(ViewerOptions { files: args.files.clone(), screenshot: args.screenshot.clone(), bench_frames: args.bench_frames, offscreen: args.offscreen, run: args.run.clone(), params, layout, size: [w, h], search: ctx.search.clone() })
 }

@@ -9,6 +9,7 @@
 
 use isotherm_sdk::abi::{Geometry, LabelMap};
 use isotherm_sdk::volume::resample::trilinear;
+use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Axis {
@@ -194,6 +195,16 @@ pub fn scroll(crosshair: [f64; 3], axis: Axis, steps: f64, step_mm: f64, bounds:
     bounds.clamp(p)
 }
 
+/// A click at image pixel `pixel` in a view moves the linked crosshair to that world
+/// point, keeping its coordinate along the view's normal (so this view stays on its
+/// slice while the two others jump to the clicked point).
+pub fn click(frame: &SliceFrame, pixel: (f64, f64), crosshair: [f64; 3], bounds: &Bounds) -> [f64; 3] {
+    let n = frame.axis.normal_index();
+    let mut p = frame.pixel_to_world(pixel.0, pixel.1);
+    p[n] = crosshair[n];
+    bounds.clamp(p)
+}
+
 /// Window/level in HU.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WindowLevel {
@@ -249,10 +260,10 @@ pub fn render(frame: &SliceFrame, data: &[f32], g: &Geometry, wl: WindowLevel, o
     let mut rgba = vec![0u8; frame.width * frame.height * 4];
     let map = g.world_to_index_map();
     let dims = g.dims_usize();
-    for v in 0..frame.height {
+    rgba.par_chunks_mut(frame.width * 4).enumerate().for_each(|(v, row)| {
         for u in 0..frame.width {
             let p = frame.pixel_to_world(u as f64 + 0.5, v as f64 + 0.5);
-            let px = &mut rgba[(v * frame.width + u) * 4..][..4];
+            let px = &mut row[u * 4..][..4];
             px[3] = 255;
             if let Some(hu) = trilinear(data, dims, map.apply(p)) {
                 let grey = wl.grey(hu);
@@ -261,7 +272,7 @@ pub fn render(frame: &SliceFrame, data: &[f32], g: &Geometry, wl: WindowLevel, o
                 px[2] = grey;
             }
         }
-    }
+    });
     for (labels, style) in overlays {
         let values = sample_labels(frame, labels);
         for v in 0..frame.height {
@@ -404,6 +415,23 @@ mod tests {
         let up = scroll(c, Axis::Axial, 2.0, 2.5, &b);
         assert_eq!((up[0], up[1], up[2]), (c[0], c[1], c[2] + 5.0));
         assert_eq!(scroll(c, Axis::Axial, 1000.0, 2.5, &b)[2], b.max[2]);
+    }
+
+    #[test]
+    fn clicking_in_one_view_moves_the_other_two() {
+        let g = oblique();
+        let b = Bounds::of(&g);
+        let start = b.centre();
+        let axial = SliceFrame::new(Axis::Axial, &b, 0.5, start);
+        let target = [start[0] - 3.0, start[1] + 2.0, start[2]];
+        let (u, v) = axial.world_to_pixel(target);
+        let moved = click(&axial, (u, v), start, &b);
+        assert!((moved[0] - target[0]).abs() < 1e-9 && (moved[1] - target[1]).abs() < 1e-9);
+        assert_eq!(moved[2], start[2], "the axial view keeps its slice");
+        // The coronal and sagittal views now cut through the clicked point.
+        assert!((SliceFrame::new(Axis::Coronal, &b, 0.5, moved).depth() - target[1]).abs() < 1e-9);
+        assert!((SliceFrame::new(Axis::Sagittal, &b, 0.5, moved).depth() - target[0]).abs() < 1e-9);
+        assert!((SliceFrame::new(Axis::Axial, &b, 0.5, moved).depth() - start[2]).abs() < 1e-9);
     }
 
     #[test]
