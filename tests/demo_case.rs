@@ -39,3 +39,31 @@ fn demo_job_runs_on_the_bundled_case() {
     let d = dice(&found, &tumour1);
     assert!(d > 0.8, "Dice {d:.3}");
 }
+
+#[test]
+fn margin_of_the_demo_treatment_matches_its_truth() {
+    let out = temp_dir("demo-margin");
+    let tumours = demo_dir().join("pre_tumours.nii.gz");
+    let zone = demo_dir().join("ablation_zone_pre.nii.gz");
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(demo_dir().join("truth.json")).unwrap()).unwrap();
+    let treated = truth["treated_tumour"].as_u64().unwrap();
+    let true_mam = truth["tumours"][(treated - 1) as usize]["margin"]["minimal_margin_mm"].as_f64().unwrap();
+    let o = isotherm(&[
+        "run", "margin", "-i", &format!("tumour={}", tumours.display()), "-i", &format!("zone={}", zone.display()),
+        "-p", &format!("tumour_label={treated}"), "-o", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let row = &report["reports"][0]["report"]["tables"][0]["rows"][0];
+    let mam = row["signed MAM"].as_f64().unwrap();
+    // Demo grid 1.875 x 1.75 x 3.125 mm: half the largest spacing plus 0.25 mm.
+    assert!((mam - true_mam).abs() <= 0.5 * 3.125 + 0.25, "MAM {mam} vs truth {true_mam}");
+    // The coloured surface, the zone and the closest-point ruler are written.
+    let ply = std::fs::read_to_string(out.join(format!("tumour-{treated}.ply"))).unwrap();
+    assert!(ply.contains("comment scalar margin [mm]") && ply.contains("property float quality"));
+    assert!(out.join("ablation-zone.ply").is_file());
+    let ruler: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("closest-points.json")).unwrap()).unwrap();
+    assert_eq!(ruler["lines"][0]["kind"], "Ruler");
+    let csv = std::fs::read_to_string(out.join("margins-margins.csv")).unwrap();
+    assert!(csv.starts_with("tumour,MAM,signed MAM [mm],covered,uncovered tumour [ml],shell ablated [%],class,tumour volume [ml]"), "{csv}");
+}

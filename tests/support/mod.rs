@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 pub const PLUGIN_PACKAGES: &[&str] = &[
     "isotherm-host",
     "isotherm-template",
+    "isotherm-margin",
     "isotherm-fixture-panicking",
     "isotherm-fixture-nan-mesh",
     "isotherm-fixture-slow",

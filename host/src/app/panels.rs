@@ -113,11 +113,23 @@ fn node_kind(d: &NodeData) -> &'static str {
 
 fn scene_tree(ui: &mut egui::Ui, viewer: &mut Viewer) {
     ui.heading("Scene");
-    let rows: Vec<(u64, String, &'static str, bool, f32)> = viewer.scene.nodes().iter().map(|n| (n.id, n.name.clone(), node_kind(&n.data), n.visible, n.opacity)).collect();
+    let rows: Vec<(u64, String, &'static str, bool, f32, Option<[f32; 3]>)> = viewer
+        .scene
+        .nodes()
+        .iter()
+        .map(|n| {
+            let colour = match &n.data {
+                NodeData::Mesh(m) => Some(n.colour.unwrap_or([m.colour[0], m.colour[1], m.colour[2]])),
+                _ => None,
+            };
+            (n.id, n.name.clone(), node_kind(&n.data), n.visible, n.opacity, colour)
+        })
+        .collect();
     if rows.is_empty() {
         ui.weak("Nothing loaded yet.");
     }
-    for (id, name, kind, mut visible, mut opacity) in rows {
+    for (id, name, kind, mut visible, mut opacity, colour) in rows {
+        let mut new_colour = None;
         ui.horizontal(|ui| {
             ui.checkbox(&mut visible, "");
             let is_base = viewer.base == Some(id);
@@ -128,8 +140,16 @@ fn scene_tree(ui: &mut egui::Ui, viewer: &mut Viewer) {
             if kind == "mesh" || kind == "label map" {
                 ui.add(egui::Slider::new(&mut opacity, 0.0..=1.0).show_value(false));
             }
+            if let Some(mut rgb) = colour {
+                if ui.color_edit_button_rgb(&mut rgb).changed() {
+                    new_colour = Some(rgb);
+                }
+            }
         });
         viewer.scene.set_display(id, visible, opacity);
+        if let Some(rgb) = new_colour {
+            viewer.scene.set_colour(id, rgb);
+        }
     }
 }
 

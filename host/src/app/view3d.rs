@@ -116,10 +116,10 @@ pub fn to_bevy_mesh(m: &SdkMesh) -> Mesh {
     mesh
 }
 
-fn material_for(m: &SdkMesh, opacity: f32) -> StandardMaterial {
+fn material_for(m: &SdkMesh, opacity: f32, colour: Option<[f32; 3]>) -> StandardMaterial {
     let has_scalars = matches!(m.scalars, ROption::RSome(_));
     let alpha = (m.colour[3] * opacity).clamp(0.0, 1.0);
-    let base = if has_scalars { [1.0, 1.0, 1.0] } else { [m.colour[0], m.colour[1], m.colour[2]] };
+    let base = if has_scalars { [1.0, 1.0, 1.0] } else { colour.unwrap_or([m.colour[0], m.colour[1], m.colour[2]]) };
     StandardMaterial {
         base_color: Color::srgba(base[0], base[1], base[2], alpha),
         alpha_mode: if alpha < 0.999 { AlphaMode::Blend } else { AlphaMode::Opaque },
@@ -149,7 +149,7 @@ fn sync_meshes(
     for node in viewer.scene.nodes() {
         let NodeData::Mesh(m) = &node.data else { continue };
         alive.push(node.id);
-        let material = materials.add(material_for(m, node.opacity));
+        let material = materials.add(material_for(m, node.opacity, node.colour));
         let visibility = if node.visible { Visibility::Visible } else { Visibility::Hidden };
         match three.meshes.get(&node.id) {
             Some(&(entity, generation)) if generation == node.generation => {

@@ -26,6 +26,8 @@ pub struct Node {
     pub opacity: f32,
     /// The scene revision at which `data` last changed (display changes do not count).
     pub generation: u64,
+    /// A colour chosen in the viewer, overriding the producer's (RGB, 0..1).
+    pub colour: Option<[f32; 3]>,
 }
 
 #[derive(Debug, Default)]
@@ -43,6 +45,16 @@ impl Scene {
 
     pub fn get_by_id(&self, id: NodeId) -> Option<&Node> {
         self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// Overrides the node's display colour.
+    pub fn set_colour(&mut self, id: NodeId, colour: [f32; 3]) {
+        if let Some(n) = self.nodes.iter_mut().find(|n| n.id == id) {
+            if n.colour != Some(colour) {
+                n.colour = Some(colour);
+                self.revision += 1;
+            }
+        }
     }
 
     /// Display properties; data stays as the producer made it.
@@ -74,7 +86,7 @@ impl Scene {
             return n.id;
         }
         self.next_id += 1;
-        self.nodes.push(Node { id: self.next_id, name: name.to_string(), origin, data, visible: true, opacity: 1.0, generation: self.revision });
+        self.nodes.push(Node { id: self.next_id, name: name.to_string(), origin, data, visible: true, opacity: 1.0, generation: self.revision, colour: None });
         self.next_id
     }
 

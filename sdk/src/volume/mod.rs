@@ -8,6 +8,7 @@ pub mod edt;
 pub mod filter;
 mod geometry;
 pub mod mesh;
+pub mod mesh_distance;
 pub mod resample;
 
 pub use geometry::{WorldToIndex, det3, dist, invert3};
