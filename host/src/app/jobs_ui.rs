@@ -76,14 +76,29 @@ pub fn default_form(plugin: &LoadedPlugin, viewer: &Viewer) -> PluginForm {
             form.params.insert(p.name.to_string(), value_text(v));
         }
     }
+    let mut used = Vec::new();
     for i in plugin.descriptor.inputs.iter() {
-        let pick = match i.kind {
-            InputKind::Volume => viewer.base.or_else(|| viewer.scene.nodes().iter().find(|n| matches!(n.data, NodeData::Volume(_))).map(|n| n.id)),
-            InputKind::LabelMap => viewer.scene.nodes().iter().find(|n| matches!(n.data, NodeData::LabelMap(_))).map(|n| n.id),
-        };
+        let pick = pick_input(viewer, i.name.as_str(), i.kind, &used);
+        used.extend(pick);
         form.inputs.insert(i.name.to_string(), pick);
     }
     form
+}
+
+/// The node for an input: of the right kind, preferring one whose name contains the
+/// input's name ("zone" -> "ablation_zone_pre"), then the base volume, then the first
+/// one not already taken by another input.
+fn pick_input(viewer: &Viewer, name: &str, kind: InputKind, used: &[NodeId]) -> Option<NodeId> {
+    let fits = |d: &NodeData| matches!((d, kind), (NodeData::Volume(_), InputKind::Volume) | (NodeData::LabelMap(_), InputKind::LabelMap));
+    let candidates: Vec<_> = viewer.scene.nodes().iter().filter(|n| fits(&n.data)).collect();
+    let wanted = name.to_lowercase();
+    candidates
+        .iter()
+        .find(|n| n.name.to_lowercase().contains(&wanted))
+        .map(|n| n.id)
+        .or_else(|| if kind == InputKind::Volume { viewer.base.filter(|b| !used.contains(b)) } else { None })
+        .or_else(|| candidates.iter().find(|n| !used.contains(&n.id)).map(|n| n.id))
+        .or_else(|| candidates.first().map(|n| n.id))
 }
 
 /// Validates the form and submits the run; the error names what is wrong.
@@ -151,6 +166,15 @@ fn poll(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
                             let values = Arc::new(v.to_f32());
                             viewer.values.insert(*id, values);
                         }
+                    }
+                    // Jump the slices to the first measurement a plugin returns (e.g. the
+                    // closest point pair of a margin), as Slicer jumps to a markup.
+                    let first_line = ids.iter().find_map(|id| match viewer.scene.get_by_id(*id).map(|n| &n.data) {
+                        Some(NodeData::Markups(m)) => m.lines.first().map(|l| l.start),
+                        _ => None,
+                    });
+                    if let (Some(p), Some(b)) = (first_line, viewer.bounds()) {
+                        viewer.crosshair = b.clamp(p);
                     }
                     let msg = format!("{} node(s) in {:.2} s", ids.len(), job.started.elapsed().as_secs_f64());
                     viewer.log(format!("{} finished: {msg}", job.plugin));

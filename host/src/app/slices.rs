@@ -171,9 +171,15 @@ pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, axis: Axis, viewer: &mut Viewer
                 }
             }
             for l in m.lines.iter() {
+                // Only lines that reach this slice (within two steps or crossing it).
+                let (a, b) = (l.start[axis.normal_index()] - frame.depth(), l.end[axis.normal_index()] - frame.depth());
+                if a.abs().min(b.abs()) > step * 2.0 && a.signum() == b.signum() {
+                    continue;
+                }
                 let s = to_pos(t.to_screen(&frame, min, size, frame.world_to_pixel(l.start)));
                 let e = to_pos(t.to_screen(&frame, min, size, frame.world_to_pixel(l.end)));
                 painter.line_segment([s, e], egui::Stroke::new(2.0, colour));
+                painter.text(e + egui::vec2(4.0, 0.0), egui::Align2::LEFT_CENTER, l.label.as_str(), egui::FontId::proportional(12.0), colour);
             }
         }
     }
