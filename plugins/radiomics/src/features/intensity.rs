@@ -1,0 +1,147 @@
+//! First-order families: intensity statistics, intensity histogram, intensity-volume
+//! histogram and local intensity peaks (IBSI-1 chapters 3.2-3.5).
+
+use super::{Features, Roi, plogp};
+
+/// Linear-interpolation percentile of sorted data (numpy's default).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let pos = q / 100.0 * (n - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// The statistics shared by the statistical and histogram families, with `prefix`.
+fn first_order(x: &[f64], prefix: &str, out: &mut Features) {
+    let n = x.len() as f64;
+    let mut s = x.to_vec();
+    s.sort_by(f64::total_cmp);
+    let mean = x.iter().sum::<f64>() / n;
+    let m = |k: i32| x.iter().map(|v| (v - mean).powi(k)).sum::<f64>() / n;
+    let var = m(2);
+    let (p10, p25, median, p75, p90) = (percentile(&s, 10.0), percentile(&s, 25.0), percentile(&s, 50.0), percentile(&s, 75.0), percentile(&s, 90.0));
+    let robust: Vec<f64> = x.iter().copied().filter(|&v| v >= p10 && v <= p90).collect();
+    let rmean = robust.iter().sum::<f64>() / robust.len() as f64;
+    let mut put = |k: &str, v: f64| {
+        out.insert(format!("{prefix}_{k}"), v);
+    };
+    put("mean", mean);
+    put("var", var);
+    put("skew", if var > 0.0 { m(3) / var.powf(1.5) } else { 0.0 });
+    put("kurt", if var > 0.0 { m(4) / (var * var) - 3.0 } else { 0.0 });
+    put("median", median);
+    put("min", s[0]);
+    put("p10", p10);
+    put("p90", p90);
+    put("max", s[s.len() - 1]);
+    put("iqr", p75 - p25);
+    put("range", s[s.len() - 1] - s[0]);
+    put("mad", x.iter().map(|v| (v - mean).abs()).sum::<f64>() / n);
+    put("rmad", robust.iter().map(|v| (v - rmean).abs()).sum::<f64>() / robust.len() as f64);
+    put("medad", x.iter().map(|v| (v - median).abs()).sum::<f64>() / n);
+    put("cov", var.sqrt() / mean);
+    put("qcod", (p75 - p25) / (p75 + p25));
+}
+
+/// Intensity-based statistics on the ROI's intensities.
+pub fn statistics(roi: &Roi, out: &mut Features) {
+    let x = roi.roi_values();
+    first_order(&x, "stat", out);
+    let energy: f64 = x.iter().map(|v| v * v).sum();
+    out.insert("stat_energy".into(), energy);
+    out.insert("stat_rms".into(), (energy / x.len() as f64).sqrt());
+}
+
+/// Intensity histogram features on the discretised grey levels.
+pub fn histogram(roi: &Roi, out: &mut Features) {
+    let levels = roi.roi_levels();
+    let x: Vec<f64> = levels.iter().map(|&l| l as f64).collect();
+    first_order(&x, "ih", out);
+    let ng = roi.ng as usize;
+    let mut h = vec![0f64; ng + 1];
+    for &l in &levels {
+        h[l as usize] += 1.0;
+    }
+    let n = levels.len() as f64;
+    let mode = (1..=ng).max_by(|&a, &b| h[a].total_cmp(&h[b]).then(b.cmp(&a))).unwrap_or(1);
+    out.insert("ih_mode".into(), mode as f64);
+    out.insert("ih_entropy".into(), -(1..=ng).map(|i| plogp(h[i] / n)).sum::<f64>());
+    out.insert("ih_uniformity".into(), (1..=ng).map(|i| (h[i] / n).powi(2)).sum());
+    // Histogram gradient: one-sided at the ends, central inside.
+    let grad: Vec<f64> = (1..=ng)
+        .map(|i| {
+            if ng == 1 {
+                0.0
+            } else if i == 1 {
+                h[2] - h[1]
+            } else if i == ng {
+                h[ng] - h[ng - 1]
+            } else {
+                (h[i + 1] - h[i - 1]) / 2.0
+            }
+        })
+        .collect();
+    let (imax, gmax) = grad.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (i, &g)| if g > b.1 { (i, g) } else { b });
+    let (imin, gmin) = grad.iter().enumerate().fold((0, f64::INFINITY), |b, (i, &g)| if g < b.1 { (i, g) } else { b });
+    out.insert("ih_max_grad".into(), gmax);
+    out.insert("ih_max_grad_g".into(), (imax + 1) as f64);
+    out.insert("ih_min_grad".into(), gmin);
+    out.insert("ih_min_grad_g".into(), (imin + 1) as f64);
+}
+
+/// Intensity-volume histogram on the grey levels (each level a possible intensity).
+pub fn volume_histogram(roi: &Roi, out: &mut Features) {
+    let levels = roi.roi_levels();
+    let n = levels.len() as f64;
+    let (lo, hi) = (*levels.iter().min().unwrap() as f64, *levels.iter().max().unwrap() as f64);
+    // Fraction of the volume at or above level i.
+    let v = |i: f64| levels.iter().filter(|&&l| l as f64 >= i).count() as f64 / n;
+    let steps: Vec<f64> = (lo as i64..=hi as i64).map(|i| i as f64).collect();
+    let volume_at_fraction = |gamma: f64| {
+        let threshold = steps.iter().copied().find(|&i| (i - lo) / (hi - lo).max(1e-12) >= gamma).unwrap_or(hi);
+        v(threshold)
+    };
+    let intensity_at_volume = |fraction: f64| steps.iter().copied().find(|&i| v(i) <= fraction).unwrap_or(hi + 1.0);
+    let (v10, v90) = (volume_at_fraction(0.1), volume_at_fraction(0.9));
+    let (i10, i90) = (intensity_at_volume(0.1), intensity_at_volume(0.9));
+    out.insert("ivh_v10".into(), v10);
+    out.insert("ivh_v90".into(), v90);
+    out.insert("ivh_i10".into(), i10);
+    out.insert("ivh_i90".into(), i90);
+    out.insert("ivh_diff_v10_v90".into(), v10 - v90);
+    out.insert("ivh_diff_i10_i90".into(), i10 - i90);
+}
+
+/// Mean intensity in a 1 cm^3 sphere (radius 6.2 mm) around each ROI voxel: the
+/// local peak is at the hottest voxel(s), the global peak is the largest anywhere.
+pub fn local_peaks(roi: &Roi, out: &mut Features) {
+    let r = (3.0 / (4.0 * std::f64::consts::PI) * 1000.0f64).cbrt();
+    let reach = [0, 1, 2].map(|a| (r / roi.spacing[a]).floor() as i64);
+    let sphere_mean = |c: [i64; 3]| {
+        let (mut s, mut n) = (0.0, 0.0);
+        for dk in -reach[2]..=reach[2] {
+            for dj in -reach[1]..=reach[1] {
+                for di in -reach[0]..=reach[0] {
+                    let d2 = (di as f64 * roi.spacing[0]).powi(2) + (dj as f64 * roi.spacing[1]).powi(2) + (dk as f64 * roi.spacing[2]).powi(2);
+                    let p = [c[0] + di, c[1] + dj, c[2] + dk];
+                    if d2 <= r * r && (0..3).all(|a| p[a] >= 0 && p[a] < roi.dims[a] as i64) {
+                        s += roi.image[roi.index(p[0] as usize, p[1] as usize, p[2] as usize)];
+                        n += 1.0;
+                    }
+                }
+            }
+        }
+        s / n
+    };
+    let positions = roi.positions(None);
+    let value = |p: &[i64; 3]| roi.values[roi.index(p[0] as usize, p[1] as usize, p[2] as usize)];
+    let max = positions.iter().map(value).fold(f64::NEG_INFINITY, f64::max);
+    let local = positions.iter().filter(|p| value(p) == max).map(|p| sphere_mean(*p)).fold(f64::NEG_INFINITY, f64::max);
+    let global = positions.iter().map(|p| sphere_mean(*p)).fold(f64::NEG_INFINITY, f64::max);
+    out.insert("loc_peak_loc".into(), local);
+    out.insert("loc_peak_glob".into(), global);
+}

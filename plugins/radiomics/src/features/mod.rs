@@ -1,0 +1,73 @@
+//! IBSI-1 feature families, each a module computing a map from IBSI tag (e.g.
+//! `cm_joint_max_3D_comb`) to value, so results can be compared with the reference
+//! table row by row and written with IBSI names.
+//!
+//! Texture aggregation follows the IBSI manual: "2D" works slice by slice (axial),
+//! "2.5D" merges the slices' matrices, "3D" works on the volume; for directional
+//! matrices "averaged" averages features over directions and "merged" (`comb`) sums
+//! the matrices first.
+
+pub mod glcm;
+pub mod glrlm;
+pub mod intensity;
+pub mod neighbourhood;
+pub mod roi;
+pub mod zones;
+
+use std::collections::BTreeMap;
+
+pub use roi::Roi;
+
+/// Feature values by IBSI tag.
+pub type Features = BTreeMap<String, f64>;
+
+/// Every implemented family on one ROI.
+pub fn all(roi: &Roi) -> Features {
+    let mut f = Features::new();
+    intensity::statistics(roi, &mut f);
+    intensity::histogram(roi, &mut f);
+    intensity::volume_histogram(roi, &mut f);
+    intensity::local_peaks(roi, &mut f);
+    glcm::features(roi, &mut f);
+    glrlm::features(roi, &mut f);
+    zones::size_zone_features(roi, &mut f);
+    zones::distance_zone_features(roi, &mut f);
+    neighbourhood::ngtdm_features(roi, &mut f);
+    neighbourhood::ngldm_features(roi, &mut f);
+    f
+}
+
+/// The 13 unique directions of 3D neighbourhoods (one of each opposite pair).
+pub const DIRS_3D: [[i64; 3]; 13] = [
+    [1, 0, 0], [0, 1, 0], [1, 1, 0], [1, -1, 0],
+    [0, 0, 1], [1, 0, 1], [1, 0, -1], [0, 1, 1], [0, 1, -1],
+    [1, 1, 1], [1, 1, -1], [1, -1, 1], [1, -1, -1],
+];
+
+/// The in-plane (axial) directions, the first four of [`DIRS_3D`].
+pub const DIRS_2D: [[i64; 3]; 4] = [[1, 0, 0], [0, 1, 0], [1, 1, 0], [1, -1, 0]];
+
+/// Entropy term, 0 log 0 = 0.
+pub(crate) fn plogp(p: f64) -> f64 {
+    if p > 0.0 { p * p.log2() } else { 0.0 }
+}
+
+/// Mean of a list of feature maps, key by key.
+pub(crate) fn average(maps: &[Features]) -> Features {
+    let mut out = Features::new();
+    if maps.is_empty() {
+        return out;
+    }
+    for k in maps[0].keys() {
+        let v = maps.iter().filter_map(|m| m.get(k)).sum::<f64>() / maps.len() as f64;
+        out.insert(k.clone(), v);
+    }
+    out
+}
+
+/// Inserts `map` with each key suffixed (`_3D_comb` and so on).
+pub(crate) fn insert_suffixed(out: &mut Features, map: Features, suffix: &str) {
+    for (k, v) in map {
+        out.insert(format!("{k}{suffix}"), v);
+    }
+}

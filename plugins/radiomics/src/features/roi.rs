@@ -1,0 +1,97 @@
+//! The region of interest: voxel intensities inside a mask, discretised grey levels,
+//! and the voxel grid they sit on.
+
+/// A mask's voxels on their grid. `levels` are the grey levels used by histogram and
+/// texture features (1..=`ng`, 0 outside the ROI); `values` the intensities.
+#[derive(Debug, Clone)]
+pub struct Roi {
+    pub dims: [usize; 3],
+    /// mm, (x, y, z).
+    pub spacing: [f64; 3],
+    pub mask: Vec<bool>,
+    pub values: Vec<f64>,
+    pub levels: Vec<u32>,
+    pub ng: u32,
+    /// The full image, for features that look outside the mask (local intensity peaks).
+    pub image: Vec<f64>,
+}
+
+/// How intensities become grey levels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Discretisation {
+    /// Intensities are already integer grey levels (the IBSI digital phantom).
+    None,
+    /// Fixed bin number over the ROI's range.
+    BinNumber(u32),
+    /// Fixed bin width from a lower bound (e.g. -1000 HU), IBSI's FBS.
+    BinWidth { width: f64, lower: f64 },
+}
+
+impl Roi {
+    pub fn new(dims: [usize; 3], spacing: [f64; 3], image: &[f64], mask: &[bool], d: Discretisation) -> Roi {
+        assert_eq!(image.len(), dims.iter().product::<usize>());
+        let in_roi: Vec<f64> = image.iter().zip(mask).filter(|(_, m)| **m).map(|(v, _)| *v).collect();
+        let (lo, hi) = in_roi.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let level = |v: f64| -> u32 {
+            match d {
+                Discretisation::None => v.round().max(1.0) as u32,
+                Discretisation::BinNumber(n) => {
+                    if hi > lo { ((n as f64 * (v - lo) / (hi - lo)).floor() as u32 + 1).min(n) } else { 1 }
+                }
+                Discretisation::BinWidth { width, lower } => ((v - lower) / width).floor().max(0.0) as u32 + 1,
+            }
+        };
+        let levels: Vec<u32> = image.iter().zip(mask).map(|(&v, &m)| if m { level(v) } else { 0 }).collect();
+        let ng = levels.iter().copied().max().unwrap_or(0);
+        Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, image: image.to_vec() }
+    }
+
+    pub fn index(&self, i: usize, j: usize, k: usize) -> usize {
+        i + self.dims[0] * (j + self.dims[1] * k)
+    }
+
+    /// Grey level at a signed position, 0 outside the grid or the ROI.
+    pub fn level_at(&self, p: [i64; 3]) -> u32 {
+        if (0..3).any(|a| p[a] < 0 || p[a] >= self.dims[a] as i64) {
+            return 0;
+        }
+        self.levels[self.index(p[0] as usize, p[1] as usize, p[2] as usize)]
+    }
+
+    /// Intensities inside the ROI.
+    pub fn roi_values(&self) -> Vec<f64> {
+        self.values.iter().zip(&self.mask).filter(|(_, m)| **m).map(|(v, _)| *v).collect()
+    }
+
+    /// Grey levels inside the ROI.
+    pub fn roi_levels(&self) -> Vec<u32> {
+        self.levels.iter().copied().filter(|&l| l > 0).collect()
+    }
+
+    /// ROI voxel count.
+    pub fn count(&self) -> usize {
+        self.mask.iter().filter(|m| **m).count()
+    }
+
+    /// ROI voxel count in axial slice `k`.
+    pub fn count_in_slice(&self, k: usize) -> usize {
+        let n = self.dims[0] * self.dims[1];
+        self.mask[k * n..(k + 1) * n].iter().filter(|m| **m).count()
+    }
+
+    /// All positions in the ROI, optionally restricted to one axial slice.
+    pub fn positions(&self, slice: Option<usize>) -> Vec<[i64; 3]> {
+        let mut out = Vec::new();
+        let ks: Vec<usize> = match slice { Some(k) => vec![k], None => (0..self.dims[2]).collect() };
+        for k in ks {
+            for j in 0..self.dims[1] {
+                for i in 0..self.dims[0] {
+                    if self.mask[self.index(i, j, k)] {
+                        out.push([i as i64, j as i64, k as i64]);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
