@@ -9,7 +9,9 @@
 
 pub mod glcm;
 pub mod glrlm;
+mod hull;
 pub mod intensity;
+pub mod morph;
 pub mod neighbourhood;
 pub mod roi;
 pub mod zones;
@@ -24,6 +26,7 @@ pub type Features = BTreeMap<String, f64>;
 /// Every implemented family on one ROI.
 pub fn all(roi: &Roi) -> Features {
     let mut f = Features::new();
+    morph::features(roi, &mut f);
     intensity::statistics(roi, &mut f);
     intensity::histogram(roi, &mut f);
     intensity::volume_histogram(roi, &mut f);

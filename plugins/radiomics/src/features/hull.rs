@@ -1,0 +1,96 @@
+//! 3D convex hull (incremental, with a horizon walk): volume and area for the
+//! morphological convex-hull densities.
+
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+}
+fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+/// Triangles (outward) of the convex hull of `pts`; empty when the points are flat.
+pub fn convex_hull(pts: &[[f64; 3]]) -> Vec<[usize; 3]> {
+    let n = pts.len();
+    if n < 4 {
+        return vec![];
+    }
+    let scale = pts.iter().flat_map(|p| p.iter()).fold(0.0f64, |m, v| m.max(v.abs())).max(1.0);
+    let eps = 1e-9 * scale * scale * scale;
+    // A first tetrahedron from extreme points.
+    let a = (0..n).min_by(|&i, &j| pts[i][0].total_cmp(&pts[j][0])).unwrap();
+    let b = (0..n).max_by(|&i, &j| dot(sub(pts[i], pts[a]), sub(pts[i], pts[a])).total_cmp(&dot(sub(pts[j], pts[a]), sub(pts[j], pts[a])))).unwrap();
+    let ab = sub(pts[b], pts[a]);
+    let c = (0..n).max_by(|&i, &j| { let ci = cross(ab, sub(pts[i], pts[a])); let cj = cross(ab, sub(pts[j], pts[a])); dot(ci, ci).total_cmp(&dot(cj, cj)) }).unwrap();
+    let normal = cross(ab, sub(pts[c], pts[a]));
+    let d = (0..n).max_by(|&i, &j| dot(normal, sub(pts[i], pts[a])).abs().total_cmp(&dot(normal, sub(pts[j], pts[a])).abs())).unwrap();
+    if dot(normal, sub(pts[d], pts[a])).abs() <= eps {
+        return vec![];
+    }
+    let mut faces: Vec<[usize; 3]> = vec![[a, b, c], [a, b, d], [a, c, d], [b, c, d]];
+    let centre = [0, 1, 2].map(|k| (pts[a][k] + pts[b][k] + pts[c][k] + pts[d][k]) / 4.0);
+    let orient = |f: [usize; 3]| {
+        let nrm = cross(sub(pts[f[1]], pts[f[0]]), sub(pts[f[2]], pts[f[0]]));
+        if dot(nrm, sub(pts[f[0]], centre)) < 0.0 { [f[0], f[2], f[1]] } else { f }
+    };
+    faces = faces.into_iter().map(orient).collect();
+    for p in 0..n {
+        if [a, b, c, d].contains(&p) {
+            continue;
+        }
+        let visible: Vec<bool> = faces
+            .iter()
+            .map(|f| dot(cross(sub(pts[f[1]], pts[f[0]]), sub(pts[f[2]], pts[f[0]])), sub(pts[p], pts[f[0]])) > eps)
+            .collect();
+        if !visible.iter().any(|&v| v) {
+            continue;
+        }
+        // Horizon: edges of visible faces whose reverse belongs to no visible face.
+        let mut edges: Vec<[usize; 2]> = Vec::new();
+        for (f, _) in faces.iter().zip(&visible).filter(|(_, v)| **v) {
+            for e in 0..3 {
+                edges.push([f[e], f[(e + 1) % 3]]);
+            }
+        }
+        let horizon: Vec<[usize; 2]> = edges.iter().copied().filter(|e| !edges.contains(&[e[1], e[0]])).collect();
+        faces = faces.into_iter().zip(visible).filter(|(_, v)| !v).map(|(f, _)| f).collect();
+        for e in horizon {
+            faces.push([e[0], e[1], p]);
+        }
+    }
+    faces
+}
+
+/// (volume, area) of a closed, outward triangle set.
+pub fn volume_area(pts: &[[f64; 3]], faces: &[[usize; 3]]) -> (f64, f64) {
+    let (mut v, mut a) = (0.0, 0.0);
+    for f in faces {
+        let (p, q, r) = (pts[f[0]], pts[f[1]], pts[f[2]]);
+        v += dot(p, cross(q, r)) / 6.0;
+        let c = cross(sub(q, p), sub(r, p));
+        a += 0.5 * dot(c, c).sqrt();
+    }
+    (v, a)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hull_of_a_cube_with_interior_points() {
+        let mut pts = vec![];
+        for x in [0.0, 2.0] {
+            for y in [0.0, 2.0] {
+                for z in [0.0, 2.0] {
+                    pts.push([x, y, z]);
+                }
+            }
+        }
+        pts.push([1.0, 1.0, 1.0]);
+        pts.push([1.0, 0.0, 1.0]); // on a face
+        let faces = super::convex_hull(&pts);
+        let (v, a) = super::volume_area(&pts, &faces);
+        assert!((v - 8.0).abs() < 1e-9 && (a - 24.0).abs() < 1e-9, "{v} {a}");
+    }
+}
