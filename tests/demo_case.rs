@@ -67,3 +67,28 @@ fn margin_of_the_demo_treatment_matches_its_truth() {
     let csv = std::fs::read_to_string(out.join("margins-margins.csv")).unwrap();
     assert!(csv.starts_with("tumour,MAM,signed MAM [mm],covered,uncovered tumour [ml],shell ablated [%],class,tumour volume [ml]"), "{csv}");
 }
+
+#[test]
+fn radiomics_of_the_demo_lesions() {
+    let out = temp_dir("demo-radiomics");
+    let o = isotherm(&[
+        "run", "radiomics", "-i", &format!("ct={}", demo_dir().join("pre_ct.nii.gz").display()),
+        "-i", &format!("mask={}", demo_dir().join("pre_tumours.nii.gz").display()), "-o", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let csv = std::fs::read_to_string(out.join("features-features.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2, "two tumours in the demo case");
+    assert!(header.len() > 480, "{} columns", header.len());
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(demo_dir().join("truth.json")).unwrap()).unwrap();
+    let col = header.iter().position(|h| *h == "morph_vol_approx").unwrap();
+    for row in &rows {
+        let id: usize = row[0].parse().unwrap();
+        let truth_ml = truth["tumours"][id - 1]["volume_ml"].as_f64().unwrap();
+        let ml = row[col].parse::<f64>().unwrap() / 1000.0;
+        assert!((ml - truth_ml).abs() < 1e-6, "lesion {id}: {ml} ml vs {truth_ml} ml");
+    }
+    assert!(std::fs::read_to_string(out.join("features-pyradiomics-names.csv")).unwrap().contains("cm_joint_entr_3D_avg,original_glcm_JointEntropy"));
+}

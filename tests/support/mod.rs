@@ -11,6 +11,7 @@ pub const PLUGIN_PACKAGES: &[&str] = &[
     "isotherm-host",
     "isotherm-template",
     "isotherm-margin",
+    "isotherm-radiomics",
     "isotherm-fixture-panicking",
     "isotherm-fixture-nan-mesh",
     "isotherm-fixture-slow",

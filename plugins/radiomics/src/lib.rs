@@ -1,7 +1,83 @@
-//! Radiomics: IBSI-compliant image features, validated on the IBSI digital phantom.
+//! Radiomics plugin: IBSI-compliant features per lesion, validated on the IBSI digital
+//! phantom (every one of its 482 reference values; `tests/ibsi_phantom.rs`).
 //!
-//! Implemented so far: intensity statistics, intensity histogram, intensity-volume
-//! histogram, local intensity peaks, GLCM, GLRLM, GLSZM, GLDZM, NGTDM and NGLDM with
-//! the IBSI aggregations. Morphology, the plugin wrapper and the prognosis model follow.
+//! Families: morphology, local intensity, intensity statistics, intensity histogram,
+//! intensity-volume histogram, GLCM, GLRLM, GLSZM, GLDZM, NGTDM, NGLDM, with the IBSI
+//! aggregations (2D / 2.5D / 3D, averaged and merged). The prognosis model is next.
 
+pub mod extract;
 pub mod features;
+pub mod names;
+
+use isotherm_sdk::prelude::*;
+
+use features::roi::Discretisation;
+
+pub struct Radiomics;
+
+impl Plugin for Radiomics {
+    fn describe() -> PluginDescriptor {
+        PluginDescriptor::new("radiomics", "Radiomics features (IBSI)", env!("CARGO_PKG_VERSION"))
+            .description("IBSI-compliant radiomics features per lesion: a CSV with IBSI names, their pyradiomics names, and a report.")
+            .input(InputSpec::volume("ct", "CT volume"))
+            .input(InputSpec::label_map("mask", "Lesions").help("Each label value is a lesion; a binary mask is split into connected lesions"))
+            .output(OutputSpec::new("features", NodeKind::Report, "One row per lesion, one column per IBSI feature"))
+            .param(ParamSpec::choice("discretisation", "Discretisation", &["fixed_bin_size", "fixed_bin_number"], "fixed_bin_size"))
+            .param(ParamSpec::number("bin_width", "Bin width", 25.0).range(0.1, 1000.0).unit("HU").help("For fixed bin size, from the re-segmentation minimum"))
+            .param(ParamSpec::integer("bins", "Bin number", 32).range(2.0, 1024.0).help("For fixed bin number"))
+            .param(ParamSpec::number("resegment_min", "Re-segmentation min", -500.0).range(-2000.0, 4000.0).unit("HU"))
+            .param(ParamSpec::number("resegment_max", "Re-segmentation max", 400.0).range(-2000.0, 4000.0).unit("HU"))
+            .param(ParamSpec::integer("label", "Lesion label", 0).range(0.0, 65535.0).help("Only this value; 0 = every lesion"))
+    }
+
+    fn run(request: &Request<'_>, host: &Host<'_>) -> Result<RunOutput, PluginError> {
+        let ct = request.volume("ct")?;
+        let mask = request.label_map("mask")?.ok_or_else(|| PluginError::invalid_input("input 'mask' is missing"))?;
+        let resegment = (request.number("resegment_min")?, request.number("resegment_max")?);
+        if resegment.0 >= resegment.1 {
+            return Err(PluginError::invalid_input("resegment_min must be below resegment_max"));
+        }
+        let discretisation = match request.choice("discretisation")? {
+            "fixed_bin_number" => Discretisation::BinNumber(request.integer("bins")? as u32),
+            _ => Discretisation::BinWidth { width: request.number("bin_width")?, lower: resegment.0 },
+        };
+        let settings = extract::Settings { discretisation, resegment, label: request.integer("label")? as u16 };
+        let lesions = extract::extract(ct, mask, &settings, host)?;
+        Ok(to_output(&lesions))
+    }
+}
+
+/// The feature table (lesion rows, IBSI tag columns) and the pyradiomics name table.
+pub fn to_output(lesions: &[extract::Lesion]) -> RunOutput {
+    let tags: Vec<String> = lesions.first().map(|l| l.features.keys().cloned().collect()).unwrap_or_default();
+    let mut columns: Vec<RString> = vec!["lesion".into(), "voxels".into()];
+    columns.extend(tags.iter().map(|t| RString::from(t.as_str())));
+    let rows: Vec<RVec<Cell>> = lesions
+        .iter()
+        .map(|l| {
+            let mut r = vec![Cell::Integer(l.id as i64), Cell::Integer(l.voxels as i64)];
+            r.extend(tags.iter().map(|t| l.features.get(t).map(|&v| if v.is_finite() { Cell::Number(v) } else { Cell::Empty }).unwrap_or(Cell::Empty)));
+            r.into()
+        })
+        .collect();
+    let table = Table { name: "features".into(), units: columns.iter().map(|_| RString::new()).collect(), columns: columns.into(), rows: rows.into() };
+    let mapping = Table {
+        name: "pyradiomics-names".into(),
+        columns: vec![RString::from("ibsi"), RString::from("pyradiomics")].into(),
+        units: vec![RString::new(), RString::new()].into(),
+        rows: names::PYRADIOMICS.iter().map(|(i, p)| RVec::from(vec![Cell::Text((*i).into()), Cell::Text((*p).into())])).collect(),
+    };
+    let key = |tag: &str, unit: &str| {
+        lesions.first().and_then(|l| l.features.get(tag)).map(|&v| KeyValue { key: format!("lesion {} {tag}", lesions[0].id).into(), value: Cell::Number(v), unit: unit.into() })
+    };
+    let values: Vec<KeyValue> = [key("morph_volume", "mm3"), key("morph_sphericity", ""), key("stat_mean", "HU"), key("cm_joint_entr_3D_comb", "bits")].into_iter().flatten().collect();
+    let report = Report {
+        title: "Radiomics (IBSI)".into(),
+        text: format!("{} lesion(s), {} features each", lesions.len(), tags.len()).into(),
+        values: values.into(),
+        tables: vec![table, mapping].into(),
+    };
+    RunOutput { changes: vec![NodeChange::Upsert(SceneNode { name: "features".into(), data: NodeData::Report(report) })].into() }
+}
+
+export_plugin!(Radiomics);

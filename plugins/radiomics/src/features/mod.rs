@@ -23,10 +23,17 @@ pub use roi::Roi;
 /// Feature values by IBSI tag.
 pub type Features = BTreeMap<String, f64>;
 
-/// Every implemented family on one ROI.
+/// Every family on one ROI (used as both the morphological and the intensity ROI).
 pub fn all(roi: &Roi) -> Features {
     let mut f = Features::new();
     morph::features(roi, &mut f);
+    f.extend(texture_and_intensity(roi));
+    f
+}
+
+/// Every family except morphology, on the intensity ROI.
+pub fn texture_and_intensity(roi: &Roi) -> Features {
+    let mut f = Features::new();
     intensity::statistics(roi, &mut f);
     intensity::histogram(roi, &mut f);
     intensity::volume_histogram(roi, &mut f);
