@@ -143,6 +143,17 @@ pub fn parse_value(spec: &ParamSpec, text: &str) -> Result<ParamValue, String> {
     }
 }
 
+/// A value as `--param` text (the inverse of [`parse_value`]).
+pub fn format_value(v: &ParamValue) -> String {
+    match v {
+        ParamValue::Number(x) => format!("{x}"),
+        ParamValue::Integer(x) => format!("{x}"),
+        ParamValue::Bool(x) => format!("{x}"),
+        ParamValue::Choice(x) | ParamValue::VolumeRef(x) => x.to_string(),
+        ParamValue::Point(p) => format!("{},{},{}", p[0], p[1], p[2]),
+    }
+}
+
 /// Checks one value against its declaration: kind, range, choices, finiteness.
 pub fn check_value(spec: &ParamSpec, value: &ParamValue) -> Result<(), String> {
     let name = spec.name.as_str();
@@ -226,6 +237,10 @@ mod tests {
         assert_eq!(p[1].value, ParamValue::Choice("exact".into()));
         assert_eq!(p[2].value, ParamValue::Point([1.0, 2.5, -3.0]));
         assert_eq!(p[3].value, ParamValue::Bool(false));
+        // Text round trip, as the viewer's form and `plugins info` show values.
+        for (spec, param) in specs().iter().zip(p.iter()) {
+            assert_eq!(parse_value(spec, &format_value(&param.value)).unwrap(), param.value);
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use abi_stable::std_types::RVec;
 use bevy::prelude::*;
-use isotherm_sdk::abi::{InputData, InputKind, NamedInput, NodeData, ParamValue, RunRequest};
+use isotherm_sdk::abi::{InputData, InputKind, NamedInput, NodeData, RunRequest};
 
 use super::state::Viewer;
 use crate::jobs::{Job, JobEvent, JobHandle, JobRunner};
@@ -57,23 +57,13 @@ impl Jobs {
     }
 }
 
-pub fn value_text(v: &ParamValue) -> String {
-    match v {
-        ParamValue::Number(x) => format!("{x}"),
-        ParamValue::Integer(x) => format!("{x}"),
-        ParamValue::Bool(x) => format!("{x}"),
-        ParamValue::Choice(x) | ParamValue::VolumeRef(x) => x.to_string(),
-        ParamValue::Point(p) => format!("{},{},{}", p[0], p[1], p[2]),
-    }
-}
-
 /// A fresh form: defaults filled in, each input matched to the first node of its kind
 /// (the base volume first).
 pub fn default_form(plugin: &LoadedPlugin, viewer: &Viewer) -> PluginForm {
     let mut form = PluginForm::default();
     for p in plugin.descriptor.params.iter() {
         if let abi_stable::std_types::ROption::RSome(v) = &p.default {
-            form.params.insert(p.name.to_string(), value_text(v));
+            form.params.insert(p.name.to_string(), isotherm_sdk::params::format_value(v));
         }
     }
     let mut used = Vec::new();

@@ -1,7 +1,7 @@
 //! `isotherm plugins list|info`.
 
 use abi_stable::std_types::ROption;
-use isotherm_sdk::abi::{ParamKind, ParamValue};
+use isotherm_sdk::abi::ParamKind;
 use serde_json::json;
 
 use super::{Context, EXIT_FAILED};
@@ -51,16 +51,6 @@ pub fn list(ctx: &Context, as_json: bool) -> i32 {
     0
 }
 
-fn value_text(v: &ParamValue) -> String {
-    match v {
-        ParamValue::Number(x) => format!("{x}"),
-        ParamValue::Integer(x) => format!("{x}"),
-        ParamValue::Bool(x) => format!("{x}"),
-        ParamValue::Choice(x) | ParamValue::VolumeRef(x) => x.to_string(),
-        ParamValue::Point(p) => format!("{},{},{}", p[0], p[1], p[2]),
-    }
-}
-
 /// Prints one plugin in full, or why it was refused.
 pub fn info(ctx: &Context, id: &str) -> i32 {
     let registry = ctx.registry();
@@ -86,7 +76,7 @@ pub fn info(ctx: &Context, id: &str) -> i32 {
     println!("Parameters:");
     for s in p.descriptor.params.iter() {
         let default = match &s.default {
-            ROption::RSome(v) => format!("default {}", value_text(v)),
+            ROption::RSome(v) => format!("default {}", isotherm_sdk::params::format_value(v)),
             ROption::RNone => "required".to_string(),
         };
         let range = match (&s.min, &s.max) {

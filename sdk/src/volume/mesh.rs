@@ -34,18 +34,7 @@ pub fn isosurface(field: &[f32], geometry: &Geometry, iso: f32) -> Mesh {
     let mut edge_vertex: HashMap<(u32, u32), u32> = HashMap::new();
     let index = |p: [usize; 3]| p[0] + nx * (p[1] + ny * p[2]);
 
-    let mut vertex_on = |a: usize, b: usize, positions: &mut Vec<[f32; 3]>| -> u32 {
-        let key = if a < b { (a as u32, b as u32) } else { (b as u32, a as u32) };
-        *edge_vertex.entry(key).or_insert_with(|| {
-            let (fa, fb) = (field[a], field[b]);
-            let t = if (fb - fa).abs() > f32::EPSILON { ((iso - fa) / (fb - fa)).clamp(0.0, 1.0) } else { 0.5 };
-            let (pa, pb) = (ijk(a, nx, ny), ijk(b, nx, ny));
-            let p = [0, 1, 2].map(|c| pa[c] as f64 + t as f64 * (pb[c] as f64 - pa[c] as f64));
-            let w = geometry.index_to_world(p);
-            positions.push([w[0] as f32, w[1] as f32, w[2] as f32]);
-            positions.len() as u32 - 1
-        })
-    };
+    let mut vertex_on = |a: usize, b: usize, positions: &mut Vec<[f32; 3]>| -> u32 { shared_vertex(&mut edge_vertex, positions, field, geometry, iso, a, b) };
 
     for k in 0..nz.saturating_sub(1) {
         for j in 0..ny.saturating_sub(1) {
@@ -139,6 +128,22 @@ pub fn mask_surface_smooth(mask: &[bool], geometry: &Geometry, sigma_voxels: f64
     padded.dims = padded_dims.map(|d| d as u32);
     padded.origin = geometry.index_to_world([-(pad as f64); 3]);
     isosurface(&field, &padded, 0.5)
+}
+
+/// The vertex where the iso-surface crosses the lattice edge between voxels `a` and
+/// `b` (linear interpolation), created once and shared by every cell that meets it.
+fn shared_vertex(cache: &mut HashMap<(u32, u32), u32>, positions: &mut Vec<[f32; 3]>, field: &[f32], geometry: &Geometry, iso: f32, a: usize, b: usize) -> u32 {
+    let key = if a < b { (a as u32, b as u32) } else { (b as u32, a as u32) };
+    *cache.entry(key).or_insert_with(|| {
+        let [nx, ny, _] = geometry.dims_usize();
+        let (fa, fb) = (field[a], field[b]);
+        let t = if (fb - fa).abs() > f32::EPSILON { ((iso - fa) / (fb - fa)).clamp(0.0, 1.0) } else { 0.5 };
+        let (pa, pb) = (ijk(a, nx, ny), ijk(b, nx, ny));
+        let p = [0, 1, 2].map(|c| pa[c] as f64 + t as f64 * (pb[c] as f64 - pa[c] as f64));
+        let w = geometry.index_to_world(p);
+        positions.push([w[0] as f32, w[1] as f32, w[2] as f32]);
+        positions.len() as u32 - 1
+    })
 }
 
 fn ijk(index: usize, nx: usize, ny: usize) -> [usize; 3] {
@@ -382,16 +387,7 @@ pub fn marching_cubes(field: &[f32], geometry: &Geometry, iso: f32) -> Mesh {
                         .iter()
                         .map(|&e| {
                             let (a, b) = (corners[MC_EDGES[e][0]], corners[MC_EDGES[e][1]]);
-                            let key = if a < b { (a as u32, b as u32) } else { (b as u32, a as u32) };
-                            *edge_vertex.entry(key).or_insert_with(|| {
-                                let (fa, fb) = (field[a], field[b]);
-                                let t = if (fb - fa).abs() > f32::EPSILON { ((iso - fa) / (fb - fa)).clamp(0.0, 1.0) } else { 0.5 };
-                                let (pa, pb) = (ijk(a, nx, ny), ijk(b, nx, ny));
-                                let p = [0, 1, 2].map(|c| pa[c] as f64 + t as f64 * (pb[c] as f64 - pa[c] as f64));
-                                let w = geometry.index_to_world(p);
-                                positions.push([w[0] as f32, w[1] as f32, w[2] as f32]);
-                                positions.len() as u32 - 1
-                            })
+                            shared_vertex(&mut edge_vertex, &mut positions, field, geometry, iso, a, b)
                         })
                         .collect();
                     // Outward: from the inside corner to the outside corner of the
