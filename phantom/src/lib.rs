@@ -32,6 +32,8 @@ pub enum Size {
     Small,
     /// 192 x 160 x 64 at 1.875 x 1.75 x 3.125 mm: the bundled demo case.
     Demo,
+    /// 256 x 256 x 128 at 1.5 x 1.5 x 2 mm: benchmarks.
+    Medium,
     /// 512 x 512 x 120 at 0.8 x 0.8 x 2.5 mm: a clinical-size scan.
     Full,
 }
@@ -41,6 +43,7 @@ impl Size {
         match s {
             "small" => Some(Size::Small),
             "demo" => Some(Size::Demo),
+            "medium" => Some(Size::Medium),
             "full" => Some(Size::Full),
             _ => None,
         }
@@ -49,6 +52,7 @@ impl Size {
         match self {
             Size::Small => ([96, 80, 40], [3.75, 3.5, 5.0]),
             Size::Demo => ([192, 160, 64], [1.875, 1.75, 3.125]),
+            Size::Medium => ([256, 256, 128], [1.5, 1.5, 2.0]),
             Size::Full => ([512, 512, 120], [0.8, 0.8, 2.5]),
         }
     }

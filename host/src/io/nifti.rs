@@ -402,7 +402,11 @@ pub fn read_volume(path: &Path, index: u64) -> Result<Volume> {
     let geometry = h.geometry().map_err(|e| NiftiError { path: path.to_path_buf(), problem: e })?;
     let data = match (h.datatype, has_scaling(&h)) {
         (2, false) => VoxelData::U8(bytes.into()),
-        (4, false) => VoxelData::I16(decode(&h, &bytes).into_iter().map(|v| v as i16).collect()),
+        (4, false) => {
+            // The common CT case, decoded directly (no f64 detour for 10^7 voxels).
+            let le = h.little_endian;
+            VoxelData::I16(bytes.chunks_exact(2).map(|c| if le { i16::from_le_bytes([c[0], c[1]]) } else { i16::from_be_bytes([c[0], c[1]]) }).collect())
+        }
         _ => {
             let (slope, inter) = if has_scaling(&h) { (h.scl_slope, h.scl_inter) } else { (1.0, 0.0) };
             let values: Vec<f32> = decode(&h, &bytes).into_iter().map(|v| (v * slope + inter) as f32).collect();
@@ -423,6 +427,17 @@ pub fn read_label_map(path: &Path) -> Result<LabelMap> {
     let geometry = h.geometry().map_err(|e| NiftiError { path: path.to_path_buf(), problem: e })?;
     let (slope, inter) = if has_scaling(&h) { (h.scl_slope, h.scl_inter) } else { (1.0, 0.0) };
     let mut labels = Vec::with_capacity(geometry.len());
+    // Label maps are usually u8/u16 without scaling: take those directly.
+    if slope == 1.0 && inter == 0.0 && (h.datatype == 2 || h.datatype == 512) {
+        let le = h.little_endian;
+        let labels: Vec<u16> = if h.datatype == 2 {
+            bytes.iter().map(|&b| b as u16).collect()
+        } else {
+            bytes.chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }).collect()
+        };
+        let table = read_label_table(&label_table_path(path)).unwrap_or_else(|| default_table(&labels));
+        return Ok(LabelMap::new(geometry, labels, table));
+    }
     for (i, v) in decode(&h, &bytes).into_iter().enumerate() {
         let v = v * slope + inter;
         if !(v >= 0.0 && v <= 65535.0 && v.fract() == 0.0) {
@@ -430,16 +445,17 @@ pub fn read_label_map(path: &Path) -> Result<LabelMap> {
         }
         labels.push(v as u16);
     }
-    let table = match read_label_table(&label_table_path(path)) {
-        Some(t) => t,
-        None => {
-            let mut present: Vec<u16> = labels.iter().copied().filter(|&l| l != 0).collect();
-            present.sort_unstable();
-            present.dedup();
-            present.iter().map(|&v| LabelEntry::new(v, &format!("label {v}"), isotherm_sdk::volume::lesion_colour(v as usize))).collect()
-        }
-    };
+    let table = read_label_table(&label_table_path(path)).unwrap_or_else(|| default_table(&labels));
     Ok(LabelMap::new(geometry, labels, table))
+}
+
+/// "label N" with a distinct colour for each value present.
+fn default_table(labels: &[u16]) -> Vec<LabelEntry> {
+    let mut present = [false; 65536];
+    for &l in labels {
+        present[l as usize] = true;
+    }
+    (1..65536usize).filter(|&v| present[v]).map(|v| LabelEntry::new(v as u16, &format!("label {v}"), isotherm_sdk::volume::lesion_colour(v))).collect()
 }
 
 /// `case/liver.nii.gz` -> `case/liver.labels.toml`.

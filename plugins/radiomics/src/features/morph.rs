@@ -109,11 +109,16 @@ pub fn features(roi: &Roi, out: &mut Features) {
     let weighted = [0, 1, 2].map(|k| c.iter().zip(&vals).map(|(p, w)| p[k] * w).sum::<f64>() / wsum);
     put("com", ((geo[0] - weighted[0]).powi(2) + (geo[1] - weighted[1]).powi(2) + (geo[2] - weighted[2]).powi(2)).sqrt());
 
-    // Maximum 3D diameter over the surface's vertices.
+    // Maximum 3D diameter: the farthest pair of surface vertices lies on the convex hull.
     let verts: Vec<[f64; 3]> = mesh.positions.iter().map(|p| p.map(|x| x as f64)).collect();
+    let hull = convex_hull(&verts);
+    let mut on_hull: Vec<usize> = hull.iter().flat_map(|f| f.iter().copied()).collect();
+    on_hull.sort_unstable();
+    on_hull.dedup();
+    let candidates: Vec<usize> = if on_hull.is_empty() { (0..verts.len()).collect() } else { on_hull };
     let mut diam: f64 = 0.0;
-    for i in 0..verts.len() {
-        for j in i + 1..verts.len() {
+    for (n, &i) in candidates.iter().enumerate() {
+        for &j in &candidates[n + 1..] {
             let d = (0..3).map(|k| (verts[i][k] - verts[j][k]).powi(2)).sum::<f64>();
             diam = diam.max(d);
         }
@@ -150,7 +155,6 @@ pub fn features(roi: &Roi, out: &mut Features) {
     let (sa, sb, sc) = (2.0 * l1.sqrt(), 2.0 * l2.sqrt(), 2.0 * l3.sqrt());
     put("vol_dens_aee", v / (4.0 * pi / 3.0 * sa * sb * sc));
     put("area_dens_aee", a / ellipsoid_area(sa, sb, sc));
-    let hull = convex_hull(&verts);
     let (hv, ha) = volume_area(&verts, &hull);
     put("vol_dens_conv_hull", v / hv);
     put("area_dens_conv_hull", a / ha);
@@ -158,18 +162,22 @@ pub fn features(roi: &Roi, out: &mut Features) {
     // Integrated intensity; Moran's I and Geary's C with inverse-distance weights.
     let mean = vals.iter().sum::<f64>() / n;
     put("integ_int", v * mean);
-    let (mut wsum, mut moran, mut geary) = (0.0, 0.0, 0.0);
-    for i in 0..c.len() {
-        for j in 0..c.len() {
-            if i == j {
-                continue;
+    // All pairs (the weights are symmetric, so each unordered pair counts twice),
+    // rows in parallel: O(N^2) is inherent to the definition.
+    use rayon::prelude::*;
+    let (wsum, moran, geary) = (0..c.len())
+        .into_par_iter()
+        .map(|i| {
+            let (mut w_s, mut m_s, mut g_s) = (0.0, 0.0, 0.0);
+            for j in i + 1..c.len() {
+                let w = 1.0 / ((c[i][0] - c[j][0]).powi(2) + (c[i][1] - c[j][1]).powi(2) + (c[i][2] - c[j][2]).powi(2)).sqrt();
+                w_s += w;
+                m_s += w * (vals[i] - mean) * (vals[j] - mean);
+                g_s += w * (vals[i] - vals[j]).powi(2);
             }
-            let w = 1.0 / (0..3).map(|k| (c[i][k] - c[j][k]).powi(2)).sum::<f64>().sqrt();
-            wsum += w;
-            moran += w * (vals[i] - mean) * (vals[j] - mean);
-            geary += w * (vals[i] - vals[j]).powi(2);
-        }
-    }
+            (2.0 * w_s, 2.0 * m_s, 2.0 * g_s)
+        })
+        .reduce(|| (0.0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
     let denom: f64 = vals.iter().map(|x| (x - mean).powi(2)).sum();
     put("moran_i", n / wsum * moran / denom);
     put("geary_c", (n - 1.0) / (2.0 * wsum) * geary / denom);
