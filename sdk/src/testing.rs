@@ -9,7 +9,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use abi_stable::std_types::{RStr, RString, RVec};
+use abi_stable::std_types::{RStr, RVec};
 
 use crate::abi::{
     HostServices, InputData, LabelMap, LogLevel, Mesh, NamedInput, NodeChange, NodeData, PluginError, Report,
@@ -156,9 +156,4 @@ pub fn sphere_ct(dims: [u32; 3], spacing: [f64; 3], radius_mm: f64, background: 
         })
         .collect();
     Volume::from_i16(g, data)
-}
-
-/// A name-keyed message for failing tests.
-pub fn describe_error(e: &PluginError) -> RString {
-    format!("{:?}: {}", e.kind, e.message).into()
 }

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use abi_stable::library::{LibraryError, RootModule, lib_header_from_path};
-use abi_stable::std_types::RString;
 use isotherm_sdk::abi::{
     HostRef, InputKind, ModelFile, NodeKind, PluginDescriptor, PluginError, PluginModRef, RunOutput, RunRequest,
     SDK_VERSION,
@@ -264,9 +263,4 @@ pub fn tier_name(t: Tier) -> &'static str {
         Tier::Research => "research",
         Tier::Clinical => "clinical",
     }
-}
-
-/// Helper for callers that print descriptors.
-pub fn rstr(s: &RString) -> &str {
-    s.as_str()
 }
