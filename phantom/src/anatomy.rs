@@ -41,10 +41,7 @@ pub struct Segment {
 impl Segment {
     /// Distance from `p` to the centreline.
     pub fn centreline_distance(&self, p: [f64; 3]) -> f64 {
-        let ab = sub(self.b, self.a);
-        let ap = sub(p, self.a);
-        let t = (dot(ap, ab) / dot(ab, ab).max(1e-12)).clamp(0.0, 1.0);
-        norm(sub(ap, scale(ab, t)))
+        segment_distance(p, self.a, self.b)
     }
 }
 
@@ -381,6 +378,14 @@ impl Anatomy {
         let f = (x / 11.0).sin() * (y / 13.0).sin() * (z / 9.0).sin();
         if f > 0.45 { (-90.0, Tissue::Fat) } else { (35.0, Tissue::SoftTissue) }
     }
+}
+
+/// Distance from `p` to the segment `a`-`b`.
+pub fn segment_distance(p: [f64; 3], a: [f64; 3], b: [f64; 3]) -> f64 {
+    let ab = sub(b, a);
+    let ap = sub(p, a);
+    let t = (dot(ap, ab) / dot(ab, ab).max(1e-12)).clamp(0.0, 1.0);
+    norm(sub(ap, scale(ab, t)))
 }
 
 /// Complementary error function (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).

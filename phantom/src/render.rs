@@ -24,12 +24,6 @@ const RIM_HU: f64 = LIVER_HU + 20.0;
 const RIM_MM: f64 = 1.5;
 const TRACK_RADIUS_MM: f64 = 1.2;
 
-fn point_segment_distance(p: [f64; 3], a: [f64; 3], b: [f64; 3]) -> f64 {
-    let ab = sub(b, a);
-    let t = (crate::anatomy::dot(sub(p, a), ab) / crate::anatomy::dot(ab, ab).max(1e-12)).clamp(0.0, 1.0);
-    norm(sub(p, [a[0] + ab[0] * t, a[1] + ab[1] * t, a[2] + ab[2] * t]))
-}
-
 /// Renders `anatomy` (and, after treatment, the zone and needle track, given in the
 /// pre frame) on `geometry`, whose world points map into the model through `motion`.
 pub fn render(anatomy: &Anatomy, treatment: Option<(&Zone, &Needle)>, geometry: &Geometry, motion: &Deformation, noise_hu: f64, seed: u64) -> Rendered {
@@ -72,7 +66,7 @@ pub fn render(anatomy: &Anatomy, treatment: Option<(&Zone, &Needle)>, geometry: 
                             hu = if zone.in_rim(q, RIM_MM) { RIM_HU } else { ZONE_HU };
                             label = labels::ABLATION_ZONE;
                             t[m] = 0;
-                        } else if in_liver && point_segment_distance(q, needle.entry, needle.tip) < TRACK_RADIUS_MM {
+                        } else if in_liver && crate::anatomy::segment_distance(q, needle.entry, needle.tip) < TRACK_RADIUS_MM {
                             hu = ZONE_HU;
                         }
                     }

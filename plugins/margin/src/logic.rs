@@ -8,7 +8,6 @@
 //! so anisotropic and oblique grids need no special care.
 
 use isotherm_sdk::prelude::*;
-use isotherm_sdk::volume::components::{self, Connectivity};
 use isotherm_sdk::volume::mesh::{mask_surface_smooth, smooth_taubin};
 use isotherm_sdk::volume::mesh_distance::MeshDistance;
 use isotherm_sdk::volume::{edt, resample};
@@ -71,23 +70,6 @@ fn selected(labels: &[u16], value: u16) -> Vec<bool> {
     labels.iter().map(|&l| if value == 0 { l != 0 } else { l == value }).collect()
 }
 
-/// The tumours of a label map: the chosen value alone; else one per value, or, when
-/// the map holds a single value (a binary mask), one per connected region
-/// (26-connected), numbered by size.
-fn split_tumours(map: &LabelMap, only: u16) -> Vec<(u16, Vec<bool>)> {
-    let mut values: Vec<u16> = map.counts().into_iter().map(|(v, _)| v).filter(|&v| only == 0 || v == only).collect();
-    values.sort_unstable();
-    if only != 0 {
-        return values.into_iter().map(|v| (v, selected(&map.labels, v))).collect();
-    }
-    if values.len() == 1 {
-        let mask = selected(&map.labels, values[0]);
-        let comps = components::label(&mask, map.geometry.dims_usize(), Connectivity::TwentySix);
-        return (1..=comps.count() as u32).map(|n| (n as u16, comps.mask(n))).collect();
-    }
-    values.into_iter().map(|v| (v, selected(&map.labels, v))).collect()
-}
-
 /// Measures every tumour's margin to the zone.
 pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>) -> Result<Assessment, PluginError> {
     let g = tumours.geometry;
@@ -100,7 +82,7 @@ pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>
     if zone_voxels == 0 {
         return Err(PluginError::invalid_input("the ablation zone is empty (on the tumour grid)"));
     }
-    let lesions = split_tumours(tumours, s.tumour_label);
+    let lesions = tumours.lesions(s.tumour_label);
     if lesions.is_empty() {
         return Err(PluginError::invalid_input("the tumour label map has no tumour"));
     }

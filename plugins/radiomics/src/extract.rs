@@ -2,7 +2,6 @@
 //! the re-segmentation range and the discretisation, compute every family.
 
 use isotherm_sdk::prelude::*;
-use isotherm_sdk::volume::components::{self, Connectivity};
 
 use crate::features::{self, Features, Roi, roi::Discretisation};
 
@@ -22,24 +21,13 @@ pub struct Lesion {
     pub features: Features,
 }
 
-/// Lesions of the map, as (id, mask on the full grid).
-fn lesions(map: &LabelMap, only: u16) -> Vec<(u16, Vec<bool>)> {
-    let values: Vec<u16> = map.counts().into_iter().map(|(v, _)| v).filter(|&v| only == 0 || v == only).collect();
-    if only == 0 && values.len() == 1 {
-        let mask = map.mask_of(values[0]);
-        let c = components::label(&mask, map.geometry.dims_usize(), Connectivity::TwentySix);
-        return (1..=c.count() as u32).map(|n| (n as u16, c.mask(n))).collect();
-    }
-    values.into_iter().map(|v| (v, map.mask_of(v))).collect()
-}
-
 pub fn extract(ct: &Volume, map: &LabelMap, s: &Settings, host: &Host<'_>) -> Result<Vec<Lesion>, PluginError> {
     let g = ct.geometry;
     if !map.geometry.same_grid(&g, 1e-3) {
         return Err(PluginError::invalid_input("the mask is not on the CT's grid; resample it first"));
     }
     let hu = ct.to_f32();
-    let found = lesions(map, s.label);
+    let found = map.lesions(s.label);
     if found.is_empty() {
         return Err(PluginError::invalid_input("the mask has no lesion"));
     }

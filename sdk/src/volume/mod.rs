@@ -115,6 +115,18 @@ impl LabelMap {
         }
         counts.into_iter().collect()
     }
+    /// The lesions of a segmentation, as (id, mask): the value `only` alone when it is
+    /// non-zero; otherwise one per label value, or, when the map holds a single value
+    /// (a binary mask), one per 26-connected region, numbered by decreasing size.
+    pub fn lesions(&self, only: u16) -> Vec<(u16, Vec<bool>)> {
+        let values: Vec<u16> = self.counts().into_iter().map(|(v, _)| v).filter(|&v| only == 0 || v == only).collect();
+        if only == 0 && values.len() == 1 {
+            let c = components::label(&self.mask_of(values[0]), self.geometry.dims_usize(), components::Connectivity::TwentySix);
+            return (1..=c.count() as u32).map(|n| (n as u16, c.mask(n))).collect();
+        }
+        values.into_iter().map(|v| (v, self.mask_of(v))).collect()
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if self.labels.len() != self.geometry.len() {
             return Err(format!("{} labels for a {:?} grid", self.labels.len(), self.geometry.dims));
