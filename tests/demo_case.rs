@@ -41,6 +41,25 @@ fn demo_job_runs_on_the_bundled_case() {
 }
 
 #[test]
+fn segmentation_of_the_demo_case() {
+    let out = temp_dir("demo-segmentation");
+    let o = isotherm(&["run", "segmentation", "-i", &format!("ct={}", demo_dir().join("pre_ct.nii.gz").display()), "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let labels = nifti::read_label_map(&out.join("labels.nii.gz")).unwrap();
+    let truth = nifti::read_label_map(&demo_dir().join("pre_labels.nii.gz")).unwrap();
+    assert!(labels.geometry.same_grid(&truth.geometry, 1e-4));
+    let liver = dice(&labels.labels.iter().map(|&l| l != 0).collect::<Vec<_>>(), &truth.labels.iter().map(|&l| l != 0).collect::<Vec<_>>());
+    let tumour = dice(&labels.labels.iter().map(|&l| l == 3).collect::<Vec<_>>(), &truth.labels.iter().map(|&l| l == 3).collect::<Vec<_>>());
+    assert!(liver > 0.95 && tumour > 0.75, "liver Dice {liver:.3}, tumour Dice {tumour:.3}");
+    // The lesion table lists every demo tumour (all are >= 10 mm) and nothing else.
+    let csv = std::fs::read_to_string(out.join("lesion-table-lesions.csv")).unwrap();
+    assert!(csv.starts_with("lesion,volume [ml],long axis [mm],short axis [mm]"), "{csv}");
+    let truth_json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(demo_dir().join("truth.json")).unwrap()).unwrap();
+    assert_eq!(csv.lines().count() - 1, truth_json["tumours"].as_array().unwrap().len(), "{csv}");
+    assert!(out.join("liver.ply").is_file() && out.join("tumour-1.ply").is_file() && out.join("lesions.nii.gz").is_file());
+}
+
+#[test]
 fn margin_of_the_demo_treatment_matches_its_truth() {
     let out = temp_dir("demo-margin");
     let tumours = demo_dir().join("pre_tumours.nii.gz");
@@ -91,4 +110,20 @@ fn radiomics_of_the_demo_lesions() {
         assert!((ml - truth_ml).abs() < 1e-6, "lesion {id}: {ml} ml vs {truth_ml} ml");
     }
     assert!(std::fs::read_to_string(out.join("features-pyradiomics-names.csv")).unwrap().contains("cm_joint_entr_3D_avg,original_glcm_JointEntropy"));
+
+    // The pinned demo prognosis model ran: a risk group, survival falling over 1-3 years,
+    // the curve as a table, and both lesion surfaces coloured by risk contribution.
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let prognosis = report["reports"].as_array().unwrap().iter().find(|r| r["name"] == "prognosis").expect("prognosis report");
+    let values = prognosis["report"]["values"].as_array().unwrap();
+    let value = |key: &str| values.iter().find(|v| v["key"] == key).map(|v| v["value"].clone()).unwrap_or_else(|| panic!("no {key} in {values:?}"));
+    assert!(["low", "intermediate", "high"].contains(&value("risk_group").as_str().unwrap()), "{values:?}");
+    let s: Vec<f64> = ["survival_12m", "survival_24m", "survival_36m"].iter().map(|k| value(k).as_f64().unwrap()).collect();
+    assert!(s[0] <= 1.0 && s[0] > s[1] && s[1] > s[2] && s[2] > 0.0, "{s:?}");
+    let curve = std::fs::read_to_string(out.join("prognosis-survival-curve.csv")).unwrap();
+    assert!(curve.starts_with("time [months],survival") && curve.lines().count() > 50, "{curve}");
+    for id in [1, 2] {
+        let ply = std::fs::read_to_string(out.join(format!("risk-lesion-{id}.ply"))).unwrap();
+        assert!(ply.contains("risk contribution"), "lesion {id}");
+    }
 }

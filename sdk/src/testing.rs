@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use abi_stable::std_types::{RStr, RVec};
 
 use crate::abi::{
-    HostServices, InputData, LabelMap, LogLevel, Mesh, NamedInput, NodeChange, NodeData, PluginError, Report,
+    HostServices, InputData, LabelMap, LogLevel, Mesh, ModelFile, NamedInput, NodeChange, NodeData, PluginError, Report,
     RunOutput, RunRequest, Volume, host_ref,
 };
 use crate::plugin::Plugin;
@@ -57,6 +57,7 @@ impl HostServices for RecordingHost {
 pub struct TestRun {
     inputs: Vec<NamedInput>,
     params: Vec<(String, String)>,
+    models: Vec<ModelFile>,
     host: Option<RecordingHost>,
 }
 
@@ -77,6 +78,12 @@ impl TestRun {
         self.params.push((name.into(), value.into()));
         self
     }
+    /// A model file as the host would pass it. `sha256` is what the host verified against
+    /// the manifest; pass "" to leave the file unpinned.
+    pub fn model(mut self, name: &str, path: &std::path::Path, sha256: &str) -> Self {
+        self.models.push(ModelFile { name: name.into(), path: path.to_string_lossy().as_ref().into(), sha256: sha256.into() });
+        self
+    }
     pub fn host(mut self, host: RecordingHost) -> Self {
         self.host = Some(host);
         self
@@ -93,7 +100,7 @@ impl TestRun {
                 return Err(PluginError::invalid_input(format!("required input '{}' is missing", spec.name)));
             }
         }
-        let request = RunRequest { inputs: RVec::from(self.inputs), params, models: RVec::new() };
+        let request = RunRequest { inputs: RVec::from(self.inputs), params, models: RVec::from(self.models) };
         let result = crate::export::run_entry::<P>(&request, host_ref(&host)).into_result();
         result.map(|output| Outputs { output, host })
     }

@@ -12,6 +12,7 @@ pub const PLUGIN_PACKAGES: &[&str] = &[
     "isotherm-template",
     "isotherm-margin",
     "isotherm-radiomics",
+    "isotherm-segmentation",
     "isotherm-fixture-panicking",
     "isotherm-fixture-nan-mesh",
     "isotherm-fixture-slow",

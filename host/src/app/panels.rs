@@ -300,6 +300,19 @@ fn cell_text(c: &Cell) -> String {
     }
 }
 
+/// A report table drawn as a step curve (see `view::chart`).
+fn curve(ui: &mut egui::Ui, t: &isotherm_sdk::abi::Table) {
+    let (points, max_x) = crate::view::chart::step_polyline(t);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(280.0, 150.0), egui::Sense::hover());
+    let plot = rect.shrink2(egui::vec2(8.0, 10.0));
+    let painter = ui.painter_at(rect);
+    painter.rect_stroke(plot, 0.0, egui::Stroke::new(1.0, egui::Color32::GRAY), egui::StrokeKind::Inside);
+    let to_screen = |p: [f32; 2]| egui::pos2(plot.left() + p[0] * plot.width(), plot.bottom() - p[1] * plot.height());
+    painter.add(egui::Shape::line(points.iter().map(|&p| to_screen(p)).collect(), egui::Stroke::new(2.0, egui::Color32::from_rgb(230, 150, 20))));
+    let label = format!("{} 0-{max_x:.0} {}, {} 0-1", t.columns[0], t.units.first().map(|u| u.as_str()).unwrap_or(""), t.columns[1]);
+    painter.text(plot.left_top() + egui::vec2(4.0, 2.0), egui::Align2::LEFT_TOP, label, egui::FontId::proportional(11.0), egui::Color32::LIGHT_GRAY);
+}
+
 fn report_and_log(ui: &mut egui::Ui, viewer: &Viewer) {
     ui.columns(2, |cols| {
         egui::ScrollArea::vertical().id_salt("report").show(&mut cols[0], |ui| {
@@ -334,6 +347,9 @@ fn report_and_log(ui: &mut egui::Ui, viewer: &Viewer) {
                             ui.end_row();
                         }
                     });
+                    if crate::view::chart::is_curve(t) {
+                        curve(ui, t);
+                    }
                 }
             }
         });

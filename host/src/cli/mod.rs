@@ -4,10 +4,13 @@
 mod phantom;
 mod plugins;
 mod run;
+mod tool;
 #[cfg(feature = "gui")]
 mod view;
 
 use std::path::PathBuf;
+
+use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
@@ -21,7 +24,14 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_CANCELLED: i32 = 130;
 
 #[derive(Debug, Parser)]
-#[command(name = "isotherm", version, about = "Extension host for AI in image-guided liver cancer treatment", long_about = None)]
+#[command(
+    name = "isotherm",
+    version,
+    about = "Extension host for AI in image-guided liver cancer treatment",
+    long_about = None,
+    allow_external_subcommands = true,
+    after_help = "Plugin tools: `isotherm NAME ARGS...` runs `isotherm-NAME ARGS...` found next to this binary or on PATH,\ne.g. `isotherm segmentation train`, `isotherm radiomics fit --cohort cohort.csv`."
+)]
 pub struct Cli {
     /// Folder to search for plugins (repeatable; searched before the defaults).
     #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
@@ -51,6 +61,9 @@ pub enum Command {
     /// Open the viewer (four-up slice and 3D views, plugin panels).
     #[cfg(feature = "gui")]
     View(view::ViewArgs),
+    /// A plugin's own tool (training, model fitting): `isotherm-NAME`.
+    #[command(external_subcommand)]
+    Tool(Vec<OsString>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,5 +120,6 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Phantom(args) => phantom::phantom(&args),
         #[cfg(feature = "gui")]
         Command::View(args) => view::view(&ctx, &args),
+        Command::Tool(args) => tool::run(&args),
     }
 }

@@ -4,5 +4,6 @@
 //! this, and the unit tests here need no window.
 
 pub mod camera;
+pub mod chart;
 pub mod colormap;
 pub mod slice;

@@ -3,13 +3,21 @@
 //!
 //! Families: morphology, local intensity, intensity statistics, intensity histogram,
 //! intensity-volume histogram, GLCM, GLRLM, GLSZM, GLDZM, NGTDM, NGLDM, with the IBSI
-//! aggregations (2D / 2.5D / 3D, averaged and merged). The prognosis model is next.
+//! aggregations (2D / 2.5D / 3D, averaged and merged).
+//!
+//! Prognosis (`prognosis`, `risk`): when the host passes the pinned prognosis model, the
+//! run also gives a risk score, risk group, survival at 1-3 years and the curve, from the
+//! lesions' features and the clinical parameters, and colours each lesion's surface by
+//! its risk contribution. `isotherm radiomics fit|predict` fits and applies such models.
 
 pub mod extract;
 pub mod features;
 pub mod names;
+pub mod prognosis;
+pub mod risk;
 
 use isotherm_sdk::prelude::*;
+use sha2::Digest;
 
 use features::roi::Discretisation;
 
@@ -22,12 +30,18 @@ impl Plugin for Radiomics {
             .input(InputSpec::volume("ct", "CT volume"))
             .input(InputSpec::label_map("mask", "Lesions").help("Each label value is a lesion; a binary mask is split into connected lesions"))
             .output(OutputSpec::new("features", NodeKind::Report, "One row per lesion, one column per IBSI feature"))
+            .output(OutputSpec::new("prognosis", NodeKind::Report, "Risk score and group, survival at 1-3 years, the survival curve, risk contributions"))
             .param(ParamSpec::choice("discretisation", "Discretisation", &["fixed_bin_size", "fixed_bin_number"], "fixed_bin_size"))
             .param(ParamSpec::number("bin_width", "Bin width", 25.0).range(0.1, 1000.0).unit("HU").help("For fixed bin size, from the re-segmentation minimum"))
             .param(ParamSpec::integer("bins", "Bin number", 32).range(2.0, 1024.0).help("For fixed bin number"))
             .param(ParamSpec::number("resegment_min", "Re-segmentation min", -500.0).range(-2000.0, 4000.0).unit("HU"))
             .param(ParamSpec::number("resegment_max", "Re-segmentation max", 400.0).range(-2000.0, 4000.0).unit("HU"))
             .param(ParamSpec::integer("label", "Lesion label", 0).range(0.0, 65535.0).help("Only this value; 0 = every lesion"))
+            .param(ParamSpec::bool("prognosis", "Prognosis", true).help("Apply the pinned prognosis model (needs the clinical values below)"))
+            .param(ParamSpec::number("age", "Age", 65.0).range(18.0, 110.0).unit("years").help("Clinical covariate of the prognosis model"))
+            .param(ParamSpec::number("afp", "AFP", 10.0).range(0.0, 1.0e6).unit("ng/ml").help("Serum alpha-fetoprotein"))
+            .param(ParamSpec::choice("child_pugh", "Child-Pugh class", &["A", "B", "C"], "A"))
+            .param(ParamSpec::choice("bclc", "BCLC stage", &["0", "A", "B", "C", "D"], "A"))
     }
 
     fn run(request: &Request<'_>, host: &Host<'_>) -> Result<RunOutput, PluginError> {
@@ -43,8 +57,44 @@ impl Plugin for Radiomics {
         };
         let settings = extract::Settings { discretisation, resegment, label: request.integer("label")? as u16 };
         let lesions = extract::extract(ct, mask, &settings, host)?;
-        Ok(to_output(&lesions))
+        let mut output = to_output(&lesions);
+        if request.bool("prognosis")? && !lesions.is_empty() && request.raw().models.iter().any(|m| m.name.as_str() == "prognosis") {
+            let model = load_prognosis(request)?;
+            let encode = |name: &str, text: &str| prognosis::cohort::encode(name, text).map_err(PluginError::invalid_input);
+            let clinical = vec![
+                ("age".to_string(), request.number("age")?),
+                ("log10_afp".to_string(), encode("afp", &request.number("afp")?.to_string())?),
+                ("child_pugh".to_string(), encode("child_pugh", request.choice("child_pugh")?)?),
+                ("bclc".to_string(), encode("bclc", request.choice("bclc")?)?),
+            ];
+            let covariates = risk::patient_covariates(&risk::Clinical { values: clinical }, &lesions);
+            let prediction = model.predict(&covariates).map_err(|e| PluginError::new(ErrorKind::Model, e))?;
+            let mut changes: Vec<NodeChange> = output.changes.into_iter().collect();
+            changes.extend(risk::to_changes(&model, &prediction, &lesions, mask));
+            output.changes = changes.into();
+        }
+        Ok(output)
     }
+}
+
+/// The prognosis model pinned in the manifest (`prognosis` = metadata TOML,
+/// `prognosis-weights` = safetensors), each re-checked against the host's hash.
+fn load_prognosis(request: &Request<'_>) -> Result<prognosis::model::PrognosisModel, PluginError> {
+    use std::path::Path;
+    let read = |name: &str| -> Result<(Vec<u8>, std::path::PathBuf), PluginError> {
+        let m = request.model(name)?;
+        let path = Path::new(m.path.as_str()).to_path_buf();
+        let bytes = std::fs::read(&path).map_err(|e| PluginError::new(ErrorKind::Model, format!("{}: {e}", path.display())))?;
+        let actual: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        if !m.sha256.is_empty() && !actual.eq_ignore_ascii_case(m.sha256.as_str()) {
+            return Err(PluginError::new(ErrorKind::Model, format!("{}: SHA-256 is {actual}, but {} is pinned; refusing to load a changed model", path.display(), m.sha256)));
+        }
+        Ok((bytes, path))
+    };
+    let (info, info_path) = read("prognosis")?;
+    let (tensors, tensors_path) = read("prognosis-weights")?;
+    let info = String::from_utf8(info).map_err(|_| PluginError::new(ErrorKind::Model, format!("{}: not UTF-8", info_path.display())))?;
+    prognosis::model::PrognosisModel::from_bytes(&info, &info_path, &tensors, &tensors_path).map_err(|e| PluginError::new(ErrorKind::Model, e))
 }
 
 /// The feature table (lesion rows, IBSI tag columns) and the pyradiomics name table.

@@ -108,15 +108,29 @@ pub fn mask_surface(mask: &[bool], geometry: &Geometry) -> Mesh {
 /// voxel of a smooth object's true surface (inward by about sigma^2 / radius), where
 /// the plain [`mask_surface`] staircase is off by up to half a voxel.
 pub fn mask_surface_smooth(mask: &[bool], geometry: &Geometry, sigma_voxels: f64) -> Mesh {
-    let [nx, ny, nz] = geometry.dims_usize();
+    let [nx, ny, _] = geometry.dims_usize();
+    // Only the mask's bounding box (plus the blur's reach) is meshed: a small lesion in a
+    // clinical-size scan costs what the lesion costs.
+    let mut lo = [usize::MAX; 3];
+    let mut hi = [0usize; 3];
+    for (n, _) in mask.iter().enumerate().filter(|(_, m)| **m) {
+        let p = [n % nx, (n / nx) % ny, n / (nx * ny)];
+        for a in 0..3 {
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
+        }
+    }
+    if lo[0] == usize::MAX {
+        return Mesh { positions: RVec::new(), normals: RVec::new(), triangles: RVec::new(), colour: [0.8, 0.8, 0.8, 1.0], scalars: ROption::RNone };
+    }
     let pad = if sigma_voxels > 0.0 { (3.0 * sigma_voxels).ceil() as usize + 1 } else { 1 };
-    let padded_dims = [nx + 2 * pad, ny + 2 * pad, nz + 2 * pad];
+    let padded_dims = [0, 1, 2].map(|a| hi[a] - lo[a] + 1 + 2 * pad);
     let mut field = vec![0f32; padded_dims.iter().product()];
-    for k in 0..nz {
-        for j in 0..ny {
-            for i in 0..nx {
+    for k in lo[2]..=hi[2] {
+        for j in lo[1]..=hi[1] {
+            for i in lo[0]..=hi[0] {
                 if mask[i + nx * (j + ny * k)] {
-                    field[(i + pad) + padded_dims[0] * ((j + pad) + padded_dims[1] * (k + pad))] = 1.0;
+                    field[(i - lo[0] + pad) + padded_dims[0] * ((j - lo[1] + pad) + padded_dims[1] * (k - lo[2] + pad))] = 1.0;
                 }
             }
         }
@@ -126,7 +140,7 @@ pub fn mask_surface_smooth(mask: &[bool], geometry: &Geometry, sigma_voxels: f64
     }
     let mut padded = *geometry;
     padded.dims = padded_dims.map(|d| d as u32);
-    padded.origin = geometry.index_to_world([-(pad as f64); 3]);
+    padded.origin = geometry.index_to_world([0, 1, 2].map(|a| lo[a] as f64 - pad as f64));
     isosurface(&field, &padded, 0.5)
 }
 

@@ -1,0 +1,172 @@
+//! Training and evaluation of the segmentation network on synthetic phantoms.
+//!
+//!     cargo run --release -p isotherm-segmentation -- train --out assets/models/segmentation
+//!     cargo run --release -p isotherm-segmentation -- eval --model assets/models/segmentation
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use isotherm_segmentation::net::Architecture;
+use isotherm_segmentation::train::{self, TrainOptions};
+use isotherm_segmentation::{eval as scoring, model};
+
+#[derive(Parser)]
+#[command(about = "Train and evaluate Isotherm's segmentation network on synthetic phantoms")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train from scratch on phantom seeds (kept apart from the evaluation seeds).
+    Train {
+        /// Folder for unet.safetensors and unet.toml.
+        #[arg(long)]
+        out: PathBuf,
+        /// First and last training seed (inclusive).
+        #[arg(long, default_value_t = 100)]
+        first_seed: u64,
+        #[arg(long, default_value_t = 131)]
+        last_seed: u64,
+        #[arg(long, default_value_t = 600)]
+        steps: usize,
+        #[arg(long, default_value_t = 12)]
+        batch: usize,
+        #[arg(long, default_value_t = 128)]
+        crop: usize,
+        #[arg(long, default_value_t = 3e-3)]
+        learning_rate: f64,
+        #[arg(long, default_value_t = 8)]
+        base_channels: usize,
+        /// Continue from these weights instead of starting from scratch.
+        #[arg(long)]
+        init: Option<PathBuf>,
+    },
+    /// Score a trained network on held-out phantom seeds and print the table.
+    Eval {
+        /// Folder with unet.toml and unet.safetensors.
+        #[arg(long, default_value = "assets/models/segmentation")]
+        model: PathBuf,
+        /// Number of held-out cases (seeds from 1000 on).
+        #[arg(long, default_value_t = 10)]
+        cases: u64,
+        /// Grid size of the generated cases: small, demo, medium, full.
+        #[arg(long, default_value = "demo")]
+        size: String,
+        /// Also write the table to this file.
+        #[arg(long)]
+        table: Option<PathBuf>,
+    },
+    /// Time inference on one generated case and write what bench/segmentation.sh needs to
+    /// time the same network in PyTorch (the forward passes and a probe input/output).
+    Bench {
+        #[arg(long, default_value = "assets/models/segmentation")]
+        model: PathBuf,
+        #[arg(long, default_value = "full")]
+        size: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "auto")]
+        device: String,
+        #[arg(long, default_value_t = 8)]
+        batch: usize,
+        #[arg(long, default_value = "bench/out-segmentation")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train { out, first_seed, last_seed, steps, batch, crop, learning_rate, base_channels, init } => {
+            let arch = Architecture { base_channels, ..Default::default() };
+            let opts = TrainOptions { arch: arch.clone(), seeds: (first_seed..=last_seed).collect(), steps, batch, crop, learning_rate, seed: 42, init };
+            let log = |line: String| eprintln!("{line}");
+            let checkpoint = |vm: &candle_nn::VarMap, step: usize| {
+                if let Err(e) = train::save(vm, &arch, &out) {
+                    eprintln!("checkpoint at step {step} failed: {e}");
+                }
+            };
+            train::train(&opts, &log, &checkpoint).map(|_| ()).map_err(|e| e.to_string())
+        }
+        Command::Eval { model, cases, size, table } => eval(&model, cases, &size, table.as_deref()),
+        Command::Bench { model, size, seed, device, batch, out } => bench(&model, &size, seed, &device, batch, &out),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn eval(dir: &std::path::Path, cases: u64, size: &str, table: Option<&std::path::Path>) -> Result<(), String> {
+    let size = isotherm_phantom::Size::parse(size).ok_or_else(|| format!("unknown size '{size}' (small, demo, medium, full)"))?;
+    let device = model::device("auto")?;
+    let net = model::load(&dir.join("unet.toml"), "", &dir.join("unet.safetensors"), "", &device)?;
+    let mut scores = Vec::new();
+    for seed in scoring::FIRST_EVAL_SEED..scoring::FIRST_EVAL_SEED + cases {
+        let case = isotherm_phantom::generate(&isotherm_phantom::Config::new(seed, size));
+        let s = scoring::score(&net, &device, &case, seed)?;
+        eprintln!("seed {seed}: liver {:.3}/{:.3}, tumour {:.3}, found {}/{}, fp {}, zone {:.3} ({:.1} s)", s.liver_dice_pre, s.liver_dice_post, s.tumour_dice, s.found, s.lesions, s.false_positives, s.zone_dice, s.seconds);
+        scores.push(s);
+    }
+    let text = scoring::table(&scores);
+    println!("{text}");
+    if let Some(path) = table {
+        std::fs::write(path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn bench(dir: &std::path::Path, size: &str, seed: u64, device: &str, batch: usize, out: &std::path::Path) -> Result<(), String> {
+    use candle_core::Tensor;
+    use isotherm_segmentation::{infer, preprocess};
+    let size = isotherm_phantom::Size::parse(size).ok_or_else(|| format!("unknown size '{size}'"))?;
+    let device = model::device(device)?;
+    let net = model::load(&dir.join("unet.toml"), "", &dir.join("unet.safetensors"), "", &device)?;
+    let case = isotherm_phantom::generate(&isotherm_phantom::Config::new(seed, size));
+    let ct = &case.pre_ct;
+    let never = |_: f64| true;
+    let _warm = infer::predict(&net, &isotherm_phantom::generate(&isotherm_phantom::Config::new(seed, isotherm_phantom::Size::Small)).pre_ct, &device, batch, &never);
+    let mut runs = Vec::new();
+    let mut last = None;
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let p = infer::predict(&net, ct, &device, batch, &never).map_err(|e| format!("{e:?}"))?;
+        let _classes = p.classes_on(&ct.geometry);
+        runs.push((started.elapsed().as_secs_f64(), p.network_seconds));
+        last = Some(p);
+    }
+    let p = last.unwrap();
+    let dims = ct.geometry.dims;
+    for (total, network) in &runs {
+        println!("{}x{}x{} on {:?}: {total:.2} s in all, {network:.2} s in the network ({} passes)", dims[0], dims[1], dims[2], device, p.passes.len());
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let best = runs.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+    let passes: Vec<String> = p.passes.iter().map(|q| format!("[{}, {}, {}]", q[0], q[1], q[2])).collect();
+    let plan = format!("{{\"dims\": {dims:?}, \"device\": \"{device:?}\", \"candle_network_seconds\": {best}, \"passes\": [{}]}}\n", passes.join(", "));
+    std::fs::write(out.join("plan.json"), plan).map_err(|e| e.to_string())?;
+    // A probe: one real input tile and the network's logits, to check PyTorch computes the same.
+    let arch = &net.arch;
+    let working = preprocess::working_geometry(&ct.geometry, arch.working_spacing_mm, 0.0);
+    let image = preprocess::to_working(&ct.to_f32(), &ct.geometry, &working, arch);
+    let (tile, k) = (64usize, working.dims[2] as usize / 2);
+    let mut input = vec![0f32; 2 * arch.in_slices * tile * tile];
+    let wdims = working.dims_usize();
+    for b in 0..2 {
+        let n = arch.in_slices * tile * tile;
+        preprocess::stack(&image, wdims, k + b, arch.in_slices, (wdims[0] / 2) as isize - 32, (wdims[1] / 2) as isize - 32, tile, tile, &mut input[b * n..(b + 1) * n]);
+    }
+    let x = Tensor::from_vec(input, (2, arch.in_slices, tile, tile), &candle_core::Device::Cpu).map_err(|e| e.to_string())?;
+    let cpu_net = model::load(&dir.join("unet.toml"), "", &dir.join("unet.safetensors"), "", &candle_core::Device::Cpu)?;
+    let y = cpu_net.forward(&x).map_err(|e| e.to_string())?;
+    let tensors = std::collections::HashMap::from([("input".to_string(), x), ("logits".to_string(), y)]);
+    candle_core::safetensors::save(&tensors, out.join("probe.safetensors")).map_err(|e| e.to_string())?;
+    println!("wrote {}/plan.json and probe.safetensors", out.display());
+    Ok(())
+}
