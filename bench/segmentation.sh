@@ -11,6 +11,6 @@ if [ ! -x $venv/bin/python ] || ! $venv/bin/python -c 'import torch, safetensors
   python3 -m venv $venv
   $venv/bin/pip install -q torch safetensors numpy
 fi
-cargo build --release --quiet -p isotherm-segmentation
+cargo build --release --quiet -p isotherm-segmentation-core
 target/release/isotherm-segmentation bench --size "$size" --device "$device" --out bench/out-segmentation
 $venv/bin/python bench/segmentation_torch.py assets/models/segmentation bench/out-segmentation

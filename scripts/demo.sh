@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the bundled demo case, headless: build, list plugins, run the
-# template plugin on the demo CT inside its liver mask, show what it wrote.
+# The main job on the bundled demo case, headless: build, list plugins, segment the demo
+# CT (liver, tumours), measure the lesions' radiomics and prognosis, and the minimal
+# ablative margin of the treated tumour; show what each wrote.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
@@ -8,14 +9,16 @@ bin=target/debug/isotherm
 case=assets/cases/demo
 out=${1:-out/demo}
 "$bin" plugins list
-"$bin" run template \
-  --input ct=$case/pre_ct.nii.gz \
-  --input mask=$case/pre_labels.nii.gz \
-  --param lower=20 --param upper=90 \
-  --out "$out"
 echo
-echo "Report ($out/report.json):"
-grep -E '"(key|value|unit)"' "$out/report.json" | paste - - - | sed -E 's/ +/ /g'
+# Deep-learning segmentation (Candle U-Net, CPU): liver, tumours, lesion table, surfaces.
+"$bin" run segmentation --input ct=$case/pre_ct.nii.gz --out "$out/segmentation"
+echo "Lesions ($out/segmentation/lesion-table-lesions.csv):"
+cat "$out/segmentation/lesion-table-lesions.csv"
+echo
+# Radiomics features of the segmented lesions and the (synthetic-cohort) prognosis model.
+"$bin" run radiomics --input ct=$case/pre_ct.nii.gz --input mask=$out/segmentation/lesions.nii.gz \
+  --param age=68 --param afp=150 --param child_pugh=A --param bclc=A --out "$out/radiomics"
+grep -A1 '"risk_group"\|"survival_' "$out/radiomics/report.json" | grep -E '"(key|value)"' | paste - - | sed -E 's/ +/ /g'
 echo
 # The minimal ablative margin of the demo's treated tumour, against the generator's truth.
 treated=$(grep -o '"treated_tumour": [0-9]*' $case/truth.json | grep -o '[0-9]*$')

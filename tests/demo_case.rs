@@ -88,6 +88,42 @@ fn margin_of_the_demo_treatment_matches_its_truth() {
 }
 
 #[test]
+fn margin_from_the_two_ct_scans_alone() {
+    // Segment both scans, register post onto pre, carry the zone over, measure.
+    let out = temp_dir("demo-margin-scans");
+    let o = isotherm(&[
+        "run", "margin", "-i", &format!("pre={}", demo_dir().join("pre_ct.nii.gz").display()),
+        "-i", &format!("post={}", demo_dir().join("post_ct.nii.gz").display()), "-o", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(demo_dir().join("truth.json")).unwrap()).unwrap();
+    let treated = truth["treated_tumour"].as_u64().unwrap() as usize;
+    let t = &truth["tumours"][treated - 1];
+    let (true_mam, true_ml) = (t["margin"]["minimal_margin_mm"].as_f64().unwrap(), t["volume_ml"].as_f64().unwrap());
+    // The segmented tumours are numbered by size; the treated one is the row whose volume
+    // matches the truth's.
+    let csv = std::fs::read_to_string(out.join("margins-margins.csv")).unwrap();
+    let rows: Vec<Vec<String>> = csv.lines().skip(1).map(|l| {
+        let l = l.replacen("\"0 mm, not covered\"", "0 mm not covered", 1);
+        l.split(',').map(String::from).collect()
+    }).collect();
+    assert_eq!(rows.len(), truth["tumours"].as_array().unwrap().len(), "{csv}");
+    let row = rows.iter().min_by(|a, b| {
+        let d = |r: &Vec<String>| (r[7].parse::<f64>().unwrap() - true_ml).abs();
+        d(a).total_cmp(&d(b))
+    }).unwrap();
+    let mam: f64 = row[2].parse().unwrap();
+    assert!((mam - true_mam).abs() < 1.0, "MAM {mam:.2} mm vs truth {true_mam:.2} mm\n{csv}");
+    let registered = nifti::read_volume(&out.join("registered-post-ct.nii.gz"), 0).unwrap();
+    let pre = nifti::read_volume(&demo_dir().join("pre_ct.nii.gz"), 0).unwrap();
+    assert!(registered.geometry.same_grid(&pre.geometry, 1e-4));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let reg = report["reports"].as_array().unwrap().iter().find(|r| r["name"] == "registration").expect("registration report");
+    let dice = reg["report"]["values"].as_array().unwrap().iter().find(|v| v["key"] == "liver_dice_after").unwrap()["value"].as_f64().unwrap();
+    assert!(dice > 0.95, "liver overlap after registration {dice}");
+}
+
+#[test]
 fn radiomics_of_the_demo_lesions() {
     let out = temp_dir("demo-radiomics");
     let o = isotherm(&[

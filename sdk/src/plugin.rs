@@ -75,6 +75,14 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// The volume given as optional input `name`, if any.
+    pub fn optional_volume(&self, name: &str) -> Result<Option<&'a Volume>, PluginError> {
+        match self.input(name) {
+            None => Ok(None),
+            Some(_) => self.volume(name).map(Some),
+        }
+    }
+
     /// The label map given as input `name`, if any.
     pub fn label_map(&self, name: &str) -> Result<Option<&'a LabelMap>, PluginError> {
         match self.input(name) {

@@ -1,26 +1,11 @@
 //! Segmentation plugin: liver, tumours and ablation zone on CT with a 2.5D U-Net in
-//! Candle (CPU by default, CUDA with the `cuda` feature).
-//!
-//! - `net`: the network and its architecture file; `model`: loading pinned weights;
-//! - `preprocess`: the working grid (resampling, HU window) shared by training and
-//!   inference; `infer`: tiled, blended inference with progress and cancellation;
-//! - `lesions`: clean-up and the lesion measurements; `logic`: the whole run and its
-//!   scene changes;
-//! - `train` and `eval`: training on phantom seeds and the held-out evaluation
-//!   (`isotherm-segmentation train|eval`).
-
-pub mod eval;
-pub mod infer;
-pub mod lesions;
-pub mod logic;
-pub mod model;
-pub mod net;
-pub mod preprocess;
-pub mod train;
+//! Candle. This file is the thin FFI wrapper (declaration, parameters, pinned model
+//! files); the work is `isotherm-segmentation-core` (in `core/`).
 
 use std::path::Path;
 
 use isotherm_sdk::prelude::*;
+use isotherm_segmentation_core::{logic, model};
 
 pub struct Segmentation;
 

@@ -7,7 +7,7 @@ use isotherm_phantom::{Config, Size, generate, labels};
 use isotherm_sdk::abi::ErrorKind;
 use isotherm_sdk::testing::{RecordingHost, TestRun};
 use isotherm_segmentation::Segmentation;
-use isotherm_segmentation::eval::dice;
+use isotherm_segmentation_core::eval::dice;
 
 fn model_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/models/segmentation")

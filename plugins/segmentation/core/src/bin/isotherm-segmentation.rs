@@ -1,15 +1,15 @@
 //! Training and evaluation of the segmentation network on synthetic phantoms.
 //!
-//!     cargo run --release -p isotherm-segmentation -- train --out assets/models/segmentation
-//!     cargo run --release -p isotherm-segmentation -- eval --model assets/models/segmentation
+//!     cargo run --release -p isotherm-segmentation-core -- train --out assets/models/segmentation
+//!     cargo run --release -p isotherm-segmentation-core -- eval --model assets/models/segmentation
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use isotherm_segmentation::net::Architecture;
-use isotherm_segmentation::train::{self, TrainOptions};
-use isotherm_segmentation::{eval as scoring, model};
+use isotherm_segmentation_core::net::Architecture;
+use isotherm_segmentation_core::train::{self, TrainOptions};
+use isotherm_segmentation_core::{eval as scoring, model};
 
 #[derive(Parser)]
 #[command(about = "Train and evaluate Isotherm's segmentation network on synthetic phantoms")]
@@ -124,7 +124,7 @@ fn eval(dir: &std::path::Path, cases: u64, size: &str, table: Option<&std::path:
 
 fn bench(dir: &std::path::Path, size: &str, seed: u64, device: &str, batch: usize, out: &std::path::Path) -> Result<(), String> {
     use candle_core::Tensor;
-    use isotherm_segmentation::{infer, preprocess};
+    use isotherm_segmentation_core::{infer, preprocess};
     let size = isotherm_phantom::Size::parse(size).ok_or_else(|| format!("unknown size '{size}'"))?;
     let device = model::device(device)?;
     let net = model::load(&dir.join("unet.toml"), "", &dir.join("unet.safetensors"), "", &device)?;
