@@ -32,6 +32,7 @@ impl Plugin for Margin {
             .param(ParamSpec::integer("tumour_label", "Tumour label", 0).range(0.0, 65535.0).help("Only this tumour value; 0 = every non-zero value"))
             .param(ParamSpec::integer("zone_label", "Zone label", 0).range(0.0, 65535.0).help("The zone's value; 0 = any non-zero value"))
             .param(ParamSpec::number("shell", "Shell width", 5.0).range(0.5, 30.0).unit("mm").help("Width of the shell around each tumour whose ablated share is reported"))
+            .param(ParamSpec::choice("device", "Device", &["auto", "cpu", "cuda"], "auto").help("With CTs: where segmentation and registration run (auto: CUDA when built with it and a GPU answers)"))
             .param(ParamSpec::integer("smoothing", "Surface smoothing", 0).range(0.0, 100.0).help("Taubin iterations on the tumour and zone surfaces"))
     }
 
@@ -46,8 +47,9 @@ impl Plugin for Margin {
         let (pre, post) = (request.optional_volume("pre")?, request.optional_volume("post")?);
         match (pre, post) {
             (Some(pre), Some(post)) => {
-                let net = load_network(request)?;
-                let prepared = scans::prepare(pre, post, tumour, &net, &candle_core::Device::Cpu, host)?;
+                let device = isotherm_segmentation_core::model::device(request.choice("device")?).map_err(|e| PluginError::invalid_input(format!("device: {e}")))?;
+                let net = load_network(request, &device)?;
+                let prepared = scans::prepare(pre, post, tumour, &net, &device, host)?;
                 let zone_settings = logic::Settings { zone_label: 0, ..settings };
                 let assessment = logic::assess(&prepared.tumours, &prepared.zone_pre, &zone_settings, host)?;
                 let mut changes: Vec<NodeChange> = logic::to_output(&assessment).changes.into_iter().collect();
@@ -70,9 +72,9 @@ impl Plugin for Margin {
 
 /// The segmentation network pinned in this plugin's manifest (the same files the
 /// segmentation plugin pins), re-checked against the host's hashes.
-fn load_network(request: &Request<'_>) -> Result<isotherm_segmentation_core::net::UNet, PluginError> {
+fn load_network(request: &Request<'_>, device: &candle_core::Device) -> Result<isotherm_segmentation_core::net::UNet, PluginError> {
     let (arch, weights) = (request.model("architecture")?, request.model("weights")?);
-    isotherm_segmentation_core::model::load(Path::new(arch.path.as_str()), arch.sha256.as_str(), Path::new(weights.path.as_str()), weights.sha256.as_str(), &candle_core::Device::Cpu)
+    isotherm_segmentation_core::model::load(Path::new(arch.path.as_str()), arch.sha256.as_str(), Path::new(weights.path.as_str()), weights.sha256.as_str(), device)
         .map_err(|e| PluginError::new(ErrorKind::Model, e))
 }
 

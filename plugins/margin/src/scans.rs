@@ -54,7 +54,7 @@ pub fn prepare(pre: &Volume, post: &Volume, tumours: Option<&LabelMap>, net: &UN
     let pre_liver: Vec<bool> = pre_seg.labels.iter().map(|&l| l != 0).collect();
     let post_liver: Vec<bool> = post_seg.labels.iter().map(|&l| l != 0).collect();
     let progress = stage(0.5, 0.85, "registering post onto pre");
-    let registration = register::register(pre, post, &pre_liver, &post_liver, &post_zone, &register::Settings::default(), &progress).map_err(|e| {
+    let registration = register::register(pre, post, &pre_liver, &post_liver, &post_zone, &register::Settings { device: device.clone(), ..Default::default() }, &progress).map_err(|e| {
         if e == "cancelled" { PluginError::cancelled() } else { PluginError::internal(format!("registration failed: {e}")) }
     })?;
     host.progress(0.85, "resampling the post-ablation CT");

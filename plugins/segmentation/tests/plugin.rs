@@ -9,10 +9,6 @@ use isotherm_sdk::testing::{RecordingHost, TestRun};
 use isotherm_segmentation::Segmentation;
 use isotherm_segmentation_core::eval::dice;
 
-fn model_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/models/segmentation")
-}
-
 /// The pins the manifest declares, as the host would pass them after checking them.
 fn pinned(name: &str) -> (PathBuf, String) {
     let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plugin.toml")).unwrap();
@@ -36,11 +32,11 @@ fn held_out_demo_size_case_matches_the_truth() {
     let truth = &case.pre_labels.labels;
     let liver = dice(truth.iter().map(|&l| l != 0), labels_out.labels.iter().map(|&l| l != 0));
     let tumour = dice(truth.iter().map(|&l| l == labels::TUMOUR), labels_out.labels.iter().map(|&l| l == labels::TUMOUR));
-    assert!(liver > 0.95, "liver Dice {liver}");
-    assert!(tumour > 0.75, "tumour Dice {tumour}");
+    assert!(liver > 0.97, "liver Dice {liver}");
+    assert!(tumour > 0.85, "tumour Dice {tumour}");
 
     // One lesion row and one coloured surface per lesion found; each found lesion lies on a
-    // truth tumour, and its volume agrees with the truth within 25 %.
+    // truth tumour, and its volume agrees with the truth within 35 % (low-contrast edges).
     let report = out.report("lesion-table").unwrap();
     let rows = &report.tables[0].rows;
     assert!(!rows.is_empty());
@@ -54,7 +50,7 @@ fn held_out_demo_size_case_matches_the_truth() {
         assert_ne!(truth_id, 0, "lesion {id} is not on a tumour");
         let truth_ml = case.truth.tumours.iter().find(|t| t.id as u16 == truth_id).unwrap().volume_ml;
         let ml = match row[1] { isotherm_sdk::abi::Cell::Number(v) => v, _ => panic!() };
-        assert!((ml - truth_ml).abs() < 0.25 * truth_ml, "lesion {id}: {ml} ml vs truth {truth_ml} ml");
+        assert!((ml - truth_ml).abs() < 0.35 * truth_ml, "lesion {id}: {ml} ml vs truth {truth_ml} ml");
     }
     assert!(out.mesh("liver").unwrap().colour[3] < 0.5, "the liver is drawn translucent");
 }
@@ -65,7 +61,7 @@ fn post_ablation_case_finds_the_zone() {
     let out = with_models(TestRun::new().volume("ct", case.post_ct.clone())).run::<Segmentation>().unwrap();
     let got = &out.label_map("labels").unwrap().labels;
     let zone = dice(case.post_labels.labels.iter().map(|&l| l == labels::ABLATION_ZONE), got.iter().map(|&l| l == labels::ABLATION_ZONE));
-    assert!(zone > 0.85, "zone Dice {zone}");
+    assert!(zone > 0.8, "zone Dice {zone}");
     assert!(out.mesh("ablation-zone").is_some());
 }
 
@@ -83,24 +79,24 @@ fn tampered_or_mismatched_weights_are_refused() {
     bytes[last] ^= 1;
     let tampered = dir.join("unet.safetensors");
     std::fs::write(&tampered, &bytes).unwrap();
-    let err = TestRun::new().volume("ct", case.pre_ct.clone()).model("architecture", &arch, &arch_sha).model("weights", &tampered, &weights_sha).run::<Segmentation>().unwrap_err();
+    let err = TestRun::new().volume("ct", case.pre_ct.clone()).model("architecture", &arch, &arch_sha).model("weights", &tampered, &weights_sha).run::<Segmentation>().err().expect("refused");
     assert_eq!(err.kind, ErrorKind::Model);
     assert!(err.message.contains("unet.safetensors") && err.message.contains("refusing"), "{}", err.message);
 
     // Weights for another architecture (a researcher's config that does not match).
     let other = dir.join("wide.toml");
     std::fs::write(&other, std::fs::read_to_string(&arch).unwrap().replace("base_channels = 8", "base_channels = 16").replace("groups = 4", "groups = 8")).unwrap();
-    let err = TestRun::new().volume("ct", case.pre_ct.clone()).model("architecture", &other, "").model("weights", &weights, &weights_sha).run::<Segmentation>().unwrap_err();
+    let err = TestRun::new().volume("ct", case.pre_ct.clone()).model("architecture", &other, "").model("weights", &weights, &weights_sha).run::<Segmentation>().err().expect("refused");
     assert_eq!(err.kind, ErrorKind::Model);
     assert!(err.message.contains("does not fit"), "{}", err.message);
 
     // A truncated file.
     std::fs::write(&tampered, &std::fs::read(&weights).unwrap()[..1000]).unwrap();
-    let err = TestRun::new().volume("ct", case.pre_ct.clone()).model("architecture", &arch, &arch_sha).model("weights", &tampered, "").run::<Segmentation>().unwrap_err();
+    let err = TestRun::new().volume("ct", case.pre_ct.clone()).model("architecture", &arch, &arch_sha).model("weights", &tampered, "").run::<Segmentation>().err().expect("refused");
     assert!(err.message.contains("not a readable safetensors"), "{}", err.message);
 
     // No weights at all.
-    let err = TestRun::new().volume("ct", case.pre_ct.clone()).run::<Segmentation>().unwrap_err();
+    let err = TestRun::new().volume("ct", case.pre_ct.clone()).run::<Segmentation>().err().expect("refused");
     assert!(err.message.contains("architecture"), "{}", err.message);
     std::fs::remove_dir_all(dir).ok();
 }
@@ -109,6 +105,6 @@ fn tampered_or_mismatched_weights_are_refused() {
 fn cancellation_stops_between_tiles() {
     let case = generate(&Config::new(1004, Size::Small));
     let host = RecordingHost::cancel_after(2);
-    let err = with_models(TestRun::new().volume("ct", case.pre_ct.clone()).host(host).param("batch", "2")).run::<Segmentation>().unwrap_err();
+    let err = with_models(TestRun::new().volume("ct", case.pre_ct.clone()).host(host).param("batch", "2")).run::<Segmentation>().err().expect("refused");
     assert_eq!(err.kind, ErrorKind::Cancelled);
 }

@@ -31,11 +31,13 @@ pub struct Settings {
     /// Weight of the membrane penalty (squared control-point differences per mm^2).
     pub smoothness: f64,
     pub seed: u64,
+    /// Where the fit runs (the CPU, or a CUDA device with the `cuda` feature).
+    pub device: Device,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { region_margin_mm: 10.0, samples_per_step: 20_000, rigid_steps: 200, control_spacing_mm: vec![32.0, 16.0], deformable_steps: 150, smoothness: 2.0, seed: 1 }
+        Settings { region_margin_mm: 10.0, samples_per_step: 20_000, rigid_steps: 200, control_spacing_mm: vec![32.0, 16.0], deformable_steps: 150, smoothness: 2.0, seed: 1, device: Device::Cpu }
     }
 }
 
@@ -220,7 +222,7 @@ fn rigid_graph(x: &Tensor, angles: &Tensor, t: &Tensor, centre: &Tensor) -> cand
 /// no pre counterpart (the ablation zone). `progress` gets 0..1 and returns false to stop.
 pub fn register(pre: &Volume, post: &Volume, pre_liver: &[bool], post_liver: &[bool], post_exclude: &[bool], s: &Settings, progress: &dyn Fn(f64) -> bool) -> Result<Registration, String> {
     let err = |e: candle_core::Error| e.to_string();
-    let device = Device::Cpu;
+    let device = s.device.clone();
     let (pg, qg) = (pre.geometry, post.geometry);
     let c_pre = centroid(pre_liver, &pg).ok_or("the pre-ablation liver mask is empty")?;
     let c_post = centroid(post_liver, &qg).ok_or("the post-ablation liver mask is empty")?;

@@ -8,11 +8,9 @@
 use isotherm_sdk::abi::Geometry;
 use isotherm_sdk::volume::components::{Connectivity, label, largest};
 
-/// Output label values: those of the phantom's truth maps, so results and truth compare
-/// directly.
-pub const LIVER: u16 = 1;
-pub const TUMOUR: u16 = 3;
-pub const ABLATION_ZONE: u16 = 4;
+/// Output label values: those of the phantom's truth maps (one definition), so results
+/// and truth compare directly.
+pub use isotherm_phantom::labels::{ABLATION_ZONE, LIVER, TUMOUR};
 
 /// Class index of each structure in the network's output.
 #[derive(Debug, Clone, Copy)]
