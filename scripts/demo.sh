@@ -18,7 +18,8 @@ echo
 # Radiomics features of the segmented lesions and the (synthetic-cohort) prognosis model.
 "$bin" run radiomics --input ct=$case/pre_ct.nii.gz --input mask=$out/segmentation/lesions.nii.gz \
   --param age=68 --param afp=150 --param child_pugh=A --param bclc=A --out "$out/radiomics"
-grep -A1 '"risk_group"\|"survival_' "$out/radiomics/report.json" | grep -E '"(key|value)"' | paste - - | sed -E 's/ +/ /g'
+echo "Prognosis (synthetic-cohort demo model):"
+grep -A2 '"key": "\(risk_score\|risk_group\|survival_[0-9]*m\)"' "$out/radiomics/report.json" | grep -E '"(key|value)"' | paste - - | sed -E 's/ +/ /g; s/"key": //; s/"value": //'
 echo
 # The minimal ablative margin of the demo's treated tumour, against the generator's truth.
 treated=$(grep -o '"treated_tumour": [0-9]*' $case/truth.json | grep -o '[0-9]*$')
