@@ -64,6 +64,7 @@ def run_elastix(out, case, pre, post):
         return im
 
     fixed, moving = image(pre, case["pre"]), image(post, case["post"])
+    os.chdir(out)  # transformix writes deformationField.nii into the working directory
     params = itk.ParameterObject.New()
     # A translation stage first (elastix's automatic initialisation), as the scans are
     # 10-20 mm apart, then the default affine and B-spline maps.
