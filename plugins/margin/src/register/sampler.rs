@@ -3,7 +3,7 @@
 //! PyTorch calls `grid_sample`, which Candle lacks. The eight corner values are gathered
 //! with `index_select`; the gradient flows through the interpolation weights.
 
-use candle_core::{D, DType, Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 
 /// A table of `channels` values per voxel of a `dims` grid, as a (voxels, channels)
 /// tensor (one channel for an image, three for a displacement field).
@@ -69,11 +69,6 @@ pub fn world_to_index(points: &Tensor, g: &isotherm_sdk::abi::Geometry) -> Resul
 pub fn weighted_ssd(a: &Tensor, b: &Tensor, weights: &Tensor) -> Result<Tensor> {
     let d = (a - b)?.sqr()?.mul(weights)?;
     d.sum_all()? / (weights.sum_all()?.to_scalar::<f32>()? as f64 + 1e-6)
-}
-
-/// Sum over the last dimension (points, 3) -> (points,).
-pub fn sum_xyz(t: &Tensor) -> Result<Tensor> {
-    t.sum(D::Minus1)
 }
 
 #[cfg(test)]
