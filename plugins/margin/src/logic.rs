@@ -88,6 +88,9 @@ pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>
     }
     host.progress(0.05, "zone surface");
     let mut zone_surface = mask_surface_smooth(&in_zone, &g, ANTI_ALIAS_VOXELS);
+    if zone_surface.triangles.is_empty() {
+        return Err(PluginError::invalid_input(format!("the ablation zone ({zone_voxels} voxels) is too small to have a surface")));
+    }
     smooth_taubin(&mut zone_surface, s.smoothing);
     zone_surface.colour = [0.3, 0.85, 0.45, 0.3];
     let spacing_max = g.spacing.iter().cloned().fold(0.0, f64::max);

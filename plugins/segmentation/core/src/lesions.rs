@@ -3,8 +3,7 @@
 //! Clean-up follows what a reader would do with a raw network mask: the liver is its
 //! largest connected piece (tumours and ablation zone count as liver for this); tumour
 //! and zone voxels outside that piece are dropped; tumour components smaller than
-//! `min_lesion_ml` are returned to the liver (noise, not lesions), and so are ablation-zone
-//! components under [`MIN_ZONE_ML`].
+//! `min_lesion_ml` are returned to the liver (noise, not lesions).
 
 use isotherm_sdk::abi::Geometry;
 use isotherm_sdk::volume::components::{Connectivity, label, largest};
@@ -59,21 +58,8 @@ pub fn clean(classes: &[u8], geometry: &Geometry, index: ClassIndex, min_lesion_
             labels[n] = LIVER;
         }
     }
-    // Ablation-zone specks: a microwave or radiofrequency zone below MIN_ZONE_ML (about
-    // 1.6 cm across) is not plausible, so such components go back to the liver.
-    let zone: Vec<bool> = labels.iter().map(|&l| l == ABLATION_ZONE).collect();
-    let zones = label(&zone, dims, Connectivity::TwentySix);
-    let min_zone = (MIN_ZONE_ML * 1000.0 / geometry.voxel_volume_mm3()).ceil() as usize;
-    for (n, &c) in zones.labels.iter().enumerate() {
-        if c != 0 && zones.sizes[c as usize - 1] < min_zone {
-            labels[n] = LIVER;
-        }
-    }
     Cleaned { labels, lesions, lesion_count: kept }
 }
-
-/// Smallest ablation-zone component kept, ml.
-pub const MIN_ZONE_ML: f64 = 2.0;
 
 /// One row of the lesion table.
 #[derive(Debug, Clone, PartialEq)]
@@ -254,7 +240,6 @@ mod tests {
         }
         classes[at(15, 15, 5)] = 2;
         classes[at(26, 10, 5)] = 2;
-        classes[at(12, 12, 6)] = 3; // a one-voxel zone
         let index = ClassIndex { liver: 1, tumour: Some(2), zone: Some(3) };
         let c = clean(&classes, &g, index, 0.01);
         assert_eq!(c.lesion_count, 1);
@@ -262,6 +247,5 @@ mod tests {
         assert_eq!(c.lesions[at(6, 6, 4)], 1);
         assert_eq!(c.labels[at(15, 15, 5)], LIVER);
         assert_eq!(c.labels[at(26, 10, 5)], 0);
-        assert_eq!(c.labels[at(12, 12, 6)], LIVER);
     }
 }
