@@ -14,7 +14,9 @@ cargo build --quiet
 iso=target/debug/isotherm
 case=bench/case
 [ -f $case/pre_ct.nii.gz ] || $iso phantom --seed 5 --size medium --tumours 1 --radius 20,20 --no-field --out $case > /dev/null
-echo "Isotherm (all IBSI families, 2D/2.5D/3D aggregations):"
+echo "Isotherm, read both images + every IBSI family and aggregation (what pyradiomics' execute does):"
+target/debug/isotherm-radiomics bench --ct $case/pre_ct.nii.gz --mask $case/pre_tumours.nii.gz --repeat 5
+echo "Isotherm end to end (isotherm run radiomics: start, plugin load, provenance hashes, surfaces, files written):"
 for run in 1 2 3; do
   /usr/bin/time -f "  %e s wall" $iso run radiomics -i ct=$case/pre_ct.nii.gz -i mask=$case/pre_tumours.nii.gz -o bench/out-isotherm > /dev/null
 done

@@ -12,6 +12,7 @@ pub mod abi;
 pub mod export;
 pub mod manifest;
 pub mod params;
+pub mod pinned;
 mod plugin;
 pub mod testing;
 pub mod volume;

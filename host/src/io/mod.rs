@@ -2,5 +2,7 @@
 //! CSV). Errors always name the file.
 
 pub mod mesh;
-pub mod nifti;
+/// NIfTI lives in its own crate so that plugin tools (training, cohort fitting) read
+/// images exactly as the host does.
+pub use isotherm_nifti as nifti;
 pub mod report;

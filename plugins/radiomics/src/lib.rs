@@ -12,12 +12,12 @@
 
 pub mod extract;
 pub mod features;
+pub mod imaging;
 pub mod names;
 pub mod prognosis;
 pub mod risk;
 
 use isotherm_sdk::prelude::*;
-use sha2::Digest;
 
 use features::roi::Discretisation;
 
@@ -80,19 +80,8 @@ impl Plugin for Radiomics {
 /// The prognosis model pinned in the manifest (`prognosis` = metadata TOML,
 /// `prognosis-weights` = safetensors), each re-checked against the host's hash.
 fn load_prognosis(request: &Request<'_>) -> Result<prognosis::model::PrognosisModel, PluginError> {
-    use std::path::Path;
-    let read = |name: &str| -> Result<(Vec<u8>, std::path::PathBuf), PluginError> {
-        let m = request.model(name)?;
-        let path = Path::new(m.path.as_str()).to_path_buf();
-        let bytes = std::fs::read(&path).map_err(|e| PluginError::new(ErrorKind::Model, format!("{}: {e}", path.display())))?;
-        let actual: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        if !m.sha256.is_empty() && !actual.eq_ignore_ascii_case(m.sha256.as_str()) {
-            return Err(PluginError::new(ErrorKind::Model, format!("{}: SHA-256 is {actual}, but {} is pinned; refusing to load a changed model", path.display(), m.sha256)));
-        }
-        Ok((bytes, path))
-    };
-    let (info, info_path) = read("prognosis")?;
-    let (tensors, tensors_path) = read("prognosis-weights")?;
+    let (info, info_path) = request.read_model("prognosis")?;
+    let (tensors, tensors_path) = request.read_model("prognosis-weights")?;
     let info = String::from_utf8(info).map_err(|_| PluginError::new(ErrorKind::Model, format!("{}: not UTF-8", info_path.display())))?;
     prognosis::model::PrognosisModel::from_bytes(&info, &info_path, &tensors, &tensors_path).map_err(|e| PluginError::new(ErrorKind::Model, e))
 }

@@ -108,21 +108,12 @@ pub fn mask_surface(mask: &[bool], geometry: &Geometry) -> Mesh {
 /// voxel of a smooth object's true surface (inward by about sigma^2 / radius), where
 /// the plain [`mask_surface`] staircase is off by up to half a voxel.
 pub fn mask_surface_smooth(mask: &[bool], geometry: &Geometry, sigma_voxels: f64) -> Mesh {
-    let [nx, ny, _] = geometry.dims_usize();
     // Only the mask's bounding box (plus the blur's reach) is meshed: a small lesion in a
     // clinical-size scan costs what the lesion costs.
-    let mut lo = [usize::MAX; 3];
-    let mut hi = [0usize; 3];
-    for (n, _) in mask.iter().enumerate().filter(|(_, m)| **m) {
-        let p = [n % nx, (n / nx) % ny, n / (nx * ny)];
-        for a in 0..3 {
-            lo[a] = lo[a].min(p[a]);
-            hi[a] = hi[a].max(p[a]);
-        }
-    }
-    if lo[0] == usize::MAX {
+    let [nx, ny, _] = geometry.dims_usize();
+    let Some(crate::volume::VoxelBox { lo, hi }) = crate::volume::VoxelBox::around(geometry.dims_usize(), |n| mask[n]) else {
         return Mesh { positions: RVec::new(), normals: RVec::new(), triangles: RVec::new(), colour: [0.8, 0.8, 0.8, 1.0], scalars: ROption::RNone };
-    }
+    };
     let pad = if sigma_voxels > 0.0 { (3.0 * sigma_voxels).ceil() as usize + 1 } else { 1 };
     let padded_dims = [0, 1, 2].map(|a| hi[a] - lo[a] + 1 + 2 * pad);
     let mut field = vec![0f32; padded_dims.iter().product()];

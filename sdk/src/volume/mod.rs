@@ -4,6 +4,7 @@
 //! functions over slices plus a [`Geometry`], no host types, no I/O.
 
 pub mod components;
+mod crop;
 pub mod edt;
 pub mod filter;
 mod geometry;
@@ -11,6 +12,7 @@ pub mod mesh;
 pub mod mesh_distance;
 pub mod resample;
 
+pub use crop::VoxelBox;
 pub use geometry::{WorldToIndex, det3, dist, invert3};
 
 use abi_stable::std_types::{RString, RVec};

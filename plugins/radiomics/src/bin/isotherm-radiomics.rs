@@ -4,12 +4,17 @@
 //!     isotherm radiomics fit --cohort cohort.csv --out model/
 //!     isotherm radiomics predict --model model/ --cohort cohort.csv --out predictions/
 //!     isotherm radiomics predict --model model/ --patient age=64,afp=120,child_pugh=B,... --out p/
+//!     isotherm radiomics bench --ct ct.nii.gz --mask mask.nii.gz
+//!
+//! A cohort CSV may name images (`ct`, `mask` columns) instead of features: they are
+//! measured as `isotherm run radiomics` measures them (`isotherm_radiomics::imaging`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use isotherm_radiomics::imaging;
 use isotherm_radiomics::prognosis::{cohort, model, model_card, plot, survival, synth};
 
 #[derive(Parser)]
@@ -30,10 +35,13 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Fit on a cohort CSV (id, time in months, event 0/1, covariates).
+    /// Fit on a cohort CSV (id, time in months, event 0/1, covariates, or `ct` and
+    /// `mask` image columns measured into the `--features` covariates).
     Fit {
         #[arg(long)]
         cohort: PathBuf,
+        #[command(flatten)]
+        images: ImageFeatures,
         #[arg(long)]
         out: PathBuf,
         /// Elastic-net mixing: 1 = lasso, 0 = ridge.
@@ -52,12 +60,32 @@ enum Command {
         /// A cohort CSV (time and event optional; with them a Kaplan-Meier plot per group).
         #[arg(long, conflicts_with = "patient")]
         cohort: Option<PathBuf>,
+        #[command(flatten)]
+        images: ImageFeatures,
         /// One patient as name=value pairs, e.g. age=64,afp=120,child_pugh=B.
         #[arg(long)]
         patient: Option<String>,
         #[arg(long)]
         out: PathBuf,
     },
+    /// Time reading a CT and mask and computing every feature family (what pyradiomics'
+    /// `execute` does), for `bench/radiomics.sh`.
+    Bench {
+        #[arg(long)]
+        ct: PathBuf,
+        #[arg(long)]
+        mask: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
+}
+
+/// Which covariates an image cohort's images are measured into.
+#[derive(clap::Args)]
+struct ImageFeatures {
+    /// Comma-separated IBSI tags and/or tumour_count, tumour_size_mm (image cohorts only).
+    #[arg(long, value_delimiter = ',', default_values_t = imaging::DEFAULT_FEATURES.map(String::from))]
+    features: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -66,8 +94,9 @@ fn main() -> ExitCode {
             let (_, csv) = synth::cohort(patients, seed);
             std::fs::write(&out, csv).map_err(|e| format!("{}: {e}", out.display())).map(|_| println!("wrote {} synthetic patients to {}", patients, out.display()))
         }
-        Command::Fit { cohort, out, alpha, folds, source } => fit(&cohort, &out, alpha, folds, &source),
-        Command::Predict { model, cohort, patient, out } => predict(&model, cohort.as_deref(), patient.as_deref(), &out),
+        Command::Fit { cohort, images, out, alpha, folds, source } => fit(&cohort, &images.features, &out, alpha, folds, &source),
+        Command::Predict { model, cohort, images, patient, out } => predict(&model, cohort.as_deref(), &images.features, patient.as_deref(), &out),
+        Command::Bench { ct, mask, repeat } => bench(&ct, &mask, repeat),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -82,11 +111,29 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn fit(cohort_path: &Path, out: &Path, alpha: f64, folds: usize, source: &str) -> Result<(), String> {
+/// Reads a cohort CSV; an image cohort is measured first and its feature table written
+/// to `out/cohort-features.csv` (reusable as a cohort itself).
+fn read_cohort(path: &Path, features: &[String], needs_outcome: bool, out: &Path) -> Result<cohort::Cohort, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !imaging::has_images(&text) {
+        return cohort::parse(&text, needs_outcome).map_err(|e| format!("{}: {e}", path.display()));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let rows = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).count().saturating_sub(1);
+    println!("measuring {} on the images of {rows} patients", features.join(", "));
+    let table = imaging::to_feature_cohort(&text, base, features, &imaging::default_settings()).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let written = out.join("cohort-features.csv");
+    write(&written, &table)?;
+    println!("wrote the measured cohort to {}", written.display());
+    cohort::parse(&table, needs_outcome).map_err(|e| format!("{}: {e}", written.display()))
+}
+
+fn fit(cohort_path: &Path, features: &[String], out: &Path, alpha: f64, folds: usize, source: &str) -> Result<(), String> {
     if !(0.0..=1.0).contains(&alpha) || folds < 2 {
         return Err(format!("alpha {alpha} must be in [0, 1] and folds {folds} at least 2"));
     }
-    let c = cohort::read(cohort_path, true)?;
+    let c = read_cohort(cohort_path, features, true, out)?;
     let report = model::fit(&c, alpha, folds).map_err(|e| format!("{}: {e}", cohort_path.display()))?;
     report.model.save(out)?;
     write(&out.join("MODEL_CARD.md"), &model_card(&report, source))?;
@@ -111,7 +158,7 @@ fn parse_patient(text: &str) -> Result<HashMap<String, f64>, String> {
         .collect()
 }
 
-fn predict(dir: &Path, cohort_path: Option<&Path>, patient: Option<&str>, out: &Path) -> Result<(), String> {
+fn predict(dir: &Path, cohort_path: Option<&Path>, features: &[String], patient: Option<&str>, out: &Path) -> Result<(), String> {
     let m = model::PrognosisModel::load(dir)?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let horizon_cols = model::HORIZONS.iter().map(|h| format!("survival_{h}m")).collect::<Vec<_>>().join(",");
@@ -125,7 +172,7 @@ fn predict(dir: &Path, cohort_path: Option<&Path>, patient: Option<&str>, out: &
         return Ok(());
     }
     let path = cohort_path.ok_or("give --cohort CSV or --patient name=value,...")?;
-    let c = cohort::read(path, false)?;
+    let c = read_cohort(path, features, false, out)?;
     let mut csv = format!("id,risk_score,risk_group,{horizon_cols}\n");
     let mut groups: Vec<usize> = Vec::new();
     let mut scores = Vec::new();
@@ -152,6 +199,21 @@ fn predict(dir: &Path, cohort_path: Option<&Path>, patient: Option<&str>, out: &
             "C-index {:.3}; Kaplan-Meier by predicted risk group (blue low {}, orange intermediate {}, red high {}) in {}/kaplan-meier.png",
             survival::c_index(&c.time, &c.event, &scores), counts[0], counts[1], counts[2], out.display()
         );
+    }
+    Ok(())
+}
+
+fn bench(ct: &Path, mask: &Path, repeat: usize) -> Result<(), String> {
+    use std::time::Instant;
+    for _ in 0..repeat.max(1) {
+        let start = Instant::now();
+        let (volume, map) = rayon::join(|| isotherm_nifti::read_volume(ct, 0), || isotherm_nifti::read_label_map(mask));
+        let (volume, map) = (volume.map_err(|e| e.to_string())?, map.map_err(|e| e.to_string())?);
+        let read = start.elapsed().as_secs_f64();
+        let lesions = imaging::lesions(&volume, &map, &imaging::default_settings())?;
+        let total = start.elapsed().as_secs_f64();
+        let features = lesions.first().map_or(0, |l| l.features.len());
+        println!("  {total:.3} s wall (reading both images {read:.3} s, features {:.3} s), {} lesion(s), {features} features", total - read, lesions.len());
     }
     Ok(())
 }

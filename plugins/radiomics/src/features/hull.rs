@@ -18,6 +18,41 @@ fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
 /// (general position: strict visibility tests then stay consistent), which changes
 /// hull volume and area by far less than any reported digit.
 pub fn convex_hull(input: &[[f64; 3]]) -> Vec<[usize; 3]> {
+    let keep = line_extremes(input);
+    let subset: Vec<[f64; 3]> = keep.iter().map(|&i| input[i]).collect();
+    hull_of(&subset).into_iter().map(|f| f.map(|i| keep[i])).collect()
+}
+
+/// The points that are the first or last along every axis-parallel line through them.
+/// A hull vertex cannot lie strictly between two other points of the set, so the rest
+/// cannot be hull vertices; on a surface mesh's lattice-aligned vertices this drops
+/// most of them before the (superlinear) hull search.
+fn line_extremes(pts: &[[f64; 3]]) -> Vec<usize> {
+    use std::collections::HashMap;
+    let mut keep = vec![true; pts.len()];
+    for axis in 0..3 {
+        let (u, v) = ((axis + 1) % 3, (axis + 2) % 3);
+        let mut ends: HashMap<(u64, u64), (usize, usize)> = HashMap::new();
+        for (i, p) in pts.iter().enumerate() {
+            let e = ends.entry((p[u].to_bits(), p[v].to_bits())).or_insert((i, i));
+            if p[axis] < pts[e.0][axis] {
+                e.0 = i;
+            }
+            if p[axis] > pts[e.1][axis] {
+                e.1 = i;
+            }
+        }
+        for (i, p) in pts.iter().enumerate() {
+            let (lo, hi) = ends[&(p[u].to_bits(), p[v].to_bits())];
+            if p[axis] != pts[lo][axis] && p[axis] != pts[hi][axis] {
+                keep[i] = false;
+            }
+        }
+    }
+    (0..pts.len()).filter(|&i| keep[i]).collect()
+}
+
+fn hull_of(input: &[[f64; 3]]) -> Vec<[usize; 3]> {
     let n = input.len();
     if n < 4 {
         return vec![];

@@ -7,6 +7,7 @@
 //! matrices "averaged" averages features over directions and "merged" (`comb`) sums
 //! the matrices first.
 
+mod autocorrelation;
 pub mod glcm;
 pub mod glrlm;
 mod hull;
@@ -25,26 +26,45 @@ pub type Features = BTreeMap<String, f64>;
 
 /// Every family on one ROI (used as both the morphological and the intensity ROI).
 pub fn all(roi: &Roi) -> Features {
-    let mut f = Features::new();
-    morph::features(roi, &mut f);
-    f.extend(texture_and_intensity(roi));
+    let (mut f, texture) = rayon::join(
+        || {
+            let mut f = Features::new();
+            morph::features(roi, &mut f);
+            f
+        },
+        || texture_and_intensity(roi),
+    );
+    f.extend(texture);
     f
 }
 
-/// Every family except morphology, on the intensity ROI.
+/// Every family except morphology, on the intensity ROI. The families are independent,
+/// so they run side by side.
 pub fn texture_and_intensity(roi: &Roi) -> Features {
-    let mut f = Features::new();
-    intensity::statistics(roi, &mut f);
-    intensity::histogram(roi, &mut f);
-    intensity::volume_histogram(roi, &mut f);
-    intensity::local_peaks(roi, &mut f);
-    glcm::features(roi, &mut f);
-    glrlm::features(roi, &mut f);
-    zones::size_zone_features(roi, &mut f);
-    zones::distance_zone_features(roi, &mut f);
-    neighbourhood::ngtdm_features(roi, &mut f);
-    neighbourhood::ngldm_features(roi, &mut f);
-    f
+    use rayon::prelude::*;
+    const FAMILIES: [fn(&Roi, &mut Features); 10] = [
+        intensity::statistics,
+        intensity::histogram,
+        intensity::volume_histogram,
+        intensity::local_peaks,
+        glcm::features,
+        glrlm::features,
+        zones::size_zone_features,
+        zones::distance_zone_features,
+        neighbourhood::ngtdm_features,
+        neighbourhood::ngldm_features,
+    ];
+    FAMILIES
+        .par_iter()
+        .map(|family| {
+            let mut f = Features::new();
+            family(roi, &mut f);
+            f
+        })
+        .reduce(Features::new, |mut a, b| {
+            a.extend(b);
+            a
+        })
 }
 
 /// The 13 unique directions of 3D neighbourhoods (one of each opposite pair).

@@ -162,25 +162,9 @@ pub fn features(roi: &Roi, out: &mut Features) {
     // Integrated intensity; Moran's I and Geary's C with inverse-distance weights.
     let mean = vals.iter().sum::<f64>() / n;
     put("integ_int", v * mean);
-    // All pairs (the weights are symmetric, so each unordered pair counts twice),
-    // rows in parallel: O(N^2) is inherent to the definition.
-    use rayon::prelude::*;
-    let (wsum, moran, geary) = (0..c.len())
-        .into_par_iter()
-        .map(|i| {
-            let (mut w_s, mut m_s, mut g_s) = (0.0, 0.0, 0.0);
-            for j in i + 1..c.len() {
-                let w = 1.0 / ((c[i][0] - c[j][0]).powi(2) + (c[i][1] - c[j][1]).powi(2) + (c[i][2] - c[j][2]).powi(2)).sqrt();
-                w_s += w;
-                m_s += w * (vals[i] - mean) * (vals[j] - mean);
-                g_s += w * (vals[i] - vals[j]).powi(2);
-            }
-            (2.0 * w_s, 2.0 * m_s, 2.0 * g_s)
-        })
-        .reduce(|| (0.0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
-    let denom: f64 = vals.iter().map(|x| (x - mean).powi(2)).sum();
-    put("moran_i", n / wsum * moran / denom);
-    put("geary_c", (n - 1.0) / (2.0 * wsum) * geary / denom);
+    let (moran, geary) = super::autocorrelation::moran_geary(roi.dims, roi.spacing, &roi.mask, &roi.values);
+    put("moran_i", moran);
+    put("geary_c", geary);
 }
 
 #[cfg(test)]

@@ -5,21 +5,10 @@
 use std::path::Path;
 
 use candle_core::Device;
-use sha2::{Digest, Sha256};
 
 use crate::net::{Architecture, UNet};
 
-/// Reads a file and checks it against `expected` (hex SHA-256; empty = no pin).
-pub fn read_pinned(path: &Path, expected: &str) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot be read: {e}", path.display()))?;
-    if !expected.is_empty() {
-        let actual: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        if !actual.eq_ignore_ascii_case(expected) {
-            return Err(format!("{}: SHA-256 is {actual}, but {expected} is pinned; refusing to load changed weights", path.display()));
-        }
-    }
-    Ok(bytes)
-}
+pub use isotherm_sdk::pinned::read_pinned;
 
 /// Loads a network from its architecture file and weights file.
 pub fn load(arch_path: &Path, arch_sha: &str, weights_path: &Path, weights_sha: &str, device: &Device) -> Result<UNet, String> {
@@ -63,22 +52,6 @@ fn cuda_unavailable() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_changed_file_is_refused_with_both_hashes() {
-        let dir = std::env::temp_dir().join(format!("isotherm-pin-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("unet.toml");
-        std::fs::write(&path, "abc").unwrap();
-        let sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert_eq!(read_pinned(&path, sha).unwrap(), b"abc");
-        std::fs::write(&path, "abd").unwrap();
-        let err = read_pinned(&path, sha).unwrap_err();
-        assert!(err.contains("unet.toml") && err.contains(sha) && err.contains("refusing"), "{err}");
-        let err = read_pinned(&dir.join("missing.safetensors"), "").unwrap_err();
-        assert!(err.contains("missing.safetensors") && err.contains("cannot be read"), "{err}");
-        std::fs::remove_dir_all(dir).ok();
-    }
 
     #[test]
     fn cpu_is_always_available() {

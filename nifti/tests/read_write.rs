@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use isotherm_host::io::nifti::{self, WriteData};
+use isotherm_nifti::{self as nifti, WriteData};
 use isotherm_sdk::abi::{Geometry, LabelEntry, LabelMap, Volume, VoxelData};
 
 fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nifti")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
 fn temp(name: &str) -> PathBuf {
