@@ -102,7 +102,7 @@ pub fn predict(net: &UNet, ct: &Volume, device: &Device, batch: usize, progress:
                 }
                 let started = std::time::Instant::now();
                 let x = Tensor::from_vec(input, (kn, arch.in_slices, th, tw), device).map_err(net_err)?;
-                let p = candle_nn::ops::softmax(&net.forward(&x).map_err(net_err)?, 1).map_err(net_err)?;
+                let p = candle_nn::ops::softmax(&net.infer(&x).map_err(net_err)?, 1).map_err(net_err)?;
                 let p: Vec<f32> = p.to_device(&Device::Cpu).and_then(|p| p.flatten_all()).and_then(|p| p.to_vec1()).map_err(net_err)?;
                 network_seconds += started.elapsed().as_secs_f64();
                 passes.push([kn, th, tw]);

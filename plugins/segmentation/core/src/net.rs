@@ -117,12 +117,38 @@ impl Architecture {
     }
 }
 
+const GN_EPS: f64 = 1e-5;
+
 /// conv3x3 -> GroupNorm -> ReLU, twice.
 struct Block {
     conv1: Conv2d,
-    norm1: GroupNorm,
+    norm1: Norm,
     conv2: Conv2d,
-    norm2: GroupNorm,
+    norm2: Norm,
+}
+
+/// GroupNorm with its scale and shift kept at hand for the fused inference kernel
+/// (candle-nn's `GroupNorm` does not expose them).
+struct Norm {
+    layer: GroupNorm,
+    gamma: Tensor,
+    beta: Tensor,
+    groups: usize,
+}
+
+impl Norm {
+    fn new(groups: usize, channels: usize, vb: VarBuilder) -> Result<Self> {
+        let layer = candle_nn::group_norm(groups, channels, GN_EPS, vb.clone())?;
+        Ok(Norm { layer, gamma: vb.get(channels, "weight")?, beta: vb.get(channels, "bias")?, groups })
+    }
+
+    /// `relu(group_norm(x))`.
+    fn forward_relu(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
+        if fast && let Some(y) = crate::kernels::group_norm_relu(x, &self.gamma, &self.beta, self.groups, GN_EPS)? {
+            return Ok(y);
+        }
+        self.layer.forward(x)?.relu()
+    }
 }
 
 impl Block {
@@ -130,16 +156,35 @@ impl Block {
         let same = Conv2dConfig { padding: 1, ..Default::default() };
         Ok(Block {
             conv1: candle_nn::conv2d(cin, cout, 3, same, vb.pp("conv1"))?,
-            norm1: candle_nn::group_norm(groups, cout, 1e-5, vb.pp("norm1"))?,
+            norm1: Norm::new(groups, cout, vb.pp("norm1"))?,
             conv2: candle_nn::conv2d(cout, cout, 3, same, vb.pp("conv2"))?,
-            norm2: candle_nn::group_norm(groups, cout, 1e-5, vb.pp("norm2"))?,
+            norm2: Norm::new(groups, cout, vb.pp("norm2"))?,
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self.norm1.forward(&self.conv1.forward(x)?)?.relu()?;
-        self.norm2.forward(&self.conv2.forward(&x)?)?.relu()
+    fn forward(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
+        let x = self.norm1.forward_relu(&conv(&self.conv1, x, fast)?, fast)?;
+        self.norm2.forward_relu(&conv(&self.conv2, &x, fast)?, fast)
     }
+}
+
+/// A 3x3 convolution: the direct CPU kernel (`crate::kernels`) for inference when it
+/// applies, Candle's conv2d otherwise (and always when gradients are needed).
+fn conv(layer: &Conv2d, x: &Tensor, fast: bool) -> Result<Tensor> {
+    if fast && let Some(bias) = layer.bias() && let Some(y) = crate::kernels::conv3x3(x, layer.weight(), bias)? {
+        return Ok(y);
+    }
+    layer.forward(x)
+}
+
+/// Nearest upsampling to `size`, then a 3x3 convolution: fused into one kernel for
+/// inference when the step is exactly 2x.
+fn up_conv(layer: &Conv2d, x: &Tensor, (h, w): (usize, usize), fast: bool) -> Result<Tensor> {
+    let (_, _, xh, xw) = x.dims4()?;
+    if fast && (h, w) == (2 * xh, 2 * xw) && let Some(bias) = layer.bias() && let Some(y) = crate::kernels::conv3x3_upsampled(x, layer.weight(), bias)? {
+        return Ok(y);
+    }
+    conv(layer, &x.upsample_nearest2d(h, w)?, fast)
 }
 
 struct Up {
@@ -181,15 +226,24 @@ impl UNet {
     }
 
     /// (batch, in_slices, h, w) normalised CT -> (batch, classes, h, w) logits.
-    /// `h` and `w` must be multiples of 2^depth.
+    /// `h` and `w` must be multiples of 2^depth. Differentiable (training).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.run(x, false)
+    }
+
+    /// The same logits for inference: forward-only kernels where they are faster.
+    pub fn infer(&self, x: &Tensor) -> Result<Tensor> {
+        self.run(x, true)
+    }
+
+    fn run(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
         let mut skips = Vec::with_capacity(self.arch.depth);
         let mut h = x.clone();
         for (level, enc) in self.encoders.iter().enumerate() {
             if level > 0 {
                 h = h.max_pool2d(2)?;
             }
-            h = enc.forward(&h)?;
+            h = enc.forward(&h, fast)?;
             if level < self.arch.depth {
                 skips.push(h.clone());
             }
@@ -197,8 +251,8 @@ impl UNet {
         for level in (0..self.arch.depth).rev() {
             let skip = &skips[level];
             let (_, _, sh, sw) = skip.dims4()?;
-            let up = self.decoders[level].up.forward(&h.upsample_nearest2d(sh, sw)?)?.relu()?;
-            h = self.decoders[level].block.forward(&Tensor::cat(&[skip, &up], 1)?)?;
+            let up = up_conv(&self.decoders[level].up, &h, (sh, sw), fast)?.relu()?;
+            h = self.decoders[level].block.forward(&Tensor::cat(&[skip, &up], 1)?, fast)?;
         }
         self.head.forward(&h)
     }
@@ -224,8 +278,12 @@ mod tests {
         varmap.save(&path).unwrap();
         let loaded = UNet::load(&arch, std::fs::read(&path).unwrap(), &path, &Device::Cpu).unwrap();
         let y2 = loaded.forward(&x).unwrap();
-        let diff = (y - y2).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        let diff = (&y - y2).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
         assert_eq!(diff, 0.0);
+        // Inference through the direct kernels gives the same logits.
+        let y3 = loaded.infer(&x).unwrap();
+        let diff = (&y - y3).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(diff < 1e-4, "infer vs forward: {diff}");
 
         // The same file does not fit a wider network: the error names the file.
         let wider = Architecture { base_channels: 8, ..arch.clone() };
