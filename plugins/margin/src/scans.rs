@@ -6,7 +6,7 @@
 use candle_core::Device;
 use isotherm_sdk::prelude::*;
 use isotherm_segmentation_core::lesions::{ABLATION_ZONE, TUMOUR};
-use isotherm_segmentation_core::logic::{Settings as SegSettings, segment};
+use isotherm_segmentation_core::logic::{Phase, Settings as SegSettings, segment};
 use isotherm_segmentation_core::net::UNet;
 
 use crate::register::{self, Registration};
@@ -34,9 +34,10 @@ pub fn prepare(pre: &Volume, post: &Volume, tumours: Option<&LabelMap>, net: &UN
         host.progress(from + (to - from) * f as f32, what);
         !host.is_cancelled()
     };
-    let settings = SegSettings::default();
-    let pre_seg = segment(pre, net, device, &settings, &stage(0.0, 0.25, "segmenting the pre-ablation CT"))?;
-    let post_seg = segment(post, net, device, &settings, &stage(0.25, 0.5, "segmenting the post-ablation CT"))?;
+    let pre_settings = SegSettings { phase: Phase::PreAblation, ..Default::default() };
+    let post_settings = SegSettings { phase: Phase::PostAblation, ..Default::default() };
+    let pre_seg = segment(pre, net, device, &pre_settings, &stage(0.0, 0.25, "segmenting the pre-ablation CT"))?;
+    let post_seg = segment(post, net, device, &post_settings, &stage(0.25, 0.5, "segmenting the post-ablation CT"))?;
     let post_zone: Vec<bool> = post_seg.labels.iter().map(|&l| l == ABLATION_ZONE).collect();
     if !post_zone.iter().any(|&z| z) {
         return Err(PluginError::invalid_input("no ablation zone was found in the post-ablation CT"));

@@ -21,6 +21,7 @@ impl Plugin for Segmentation {
             .param(ParamSpec::number("min_lesion", "Smallest lesion", 0.1).range(0.0, 100.0).unit("ml").help("Tumour components smaller than this are treated as noise"))
             .param(ParamSpec::integer("batch", "Slices per pass", 8).range(1.0, 256.0).help("Axial slices the network processes at once (memory vs speed)"))
             .param(ParamSpec::integer("mesh_smoothing", "Mesh smoothing", 10).range(0.0, 100.0).help("Taubin iterations on each surface"))
+            .param(ParamSpec::choice("scan", "Scan", &logic::Phase::CHOICES, "unknown").help("pre-ablation: no ablation zone is labelled (there is none before treatment)"))
             .param(ParamSpec::choice("device", "Device", &["auto", "cpu", "cuda"], "auto").help("auto: CUDA when built with it and a GPU answers, else CPU"))
     }
 
@@ -35,6 +36,7 @@ impl Plugin for Segmentation {
             min_lesion_ml: request.number("min_lesion")?,
             batch: request.integer("batch")? as usize,
             mesh_smoothing: request.integer("mesh_smoothing")? as usize,
+            phase: logic::Phase::parse(request.choice("scan")?).unwrap_or(logic::Phase::Unknown),
         };
         let progress = |f: f64| {
             host.progress(0.9 * f as f32, "segmenting");

@@ -111,3 +111,20 @@ fn cancellation_stops_between_tiles() {
     let err = with_models(TestRun::new().volume("ct", case.pre_ct.clone()).host(host).param("batch", "2")).run::<Segmentation>().err().expect("refused");
     assert_eq!(err.kind, ErrorKind::Cancelled);
 }
+
+#[test]
+fn a_pre_ablation_scan_gets_no_ablation_zone() {
+    // The demo case's pre-ablation CT: the shipped network marks ~2 ml of it as ablation
+    // zone when it is not told the scan's phase (model card, limitations).
+    let case = generate(&Config::new(1, Size::Demo));
+    let zone_voxels = |out: &isotherm_sdk::testing::Outputs| out.label_map("labels").unwrap().labels.iter().filter(|&&l| l == labels::ABLATION_ZONE).count();
+    let unknown = with_models(TestRun::new().volume("ct", case.pre_ct.clone())).run::<Segmentation>().unwrap();
+    assert!(zone_voxels(&unknown) > 0, "the known false zone is gone: update this test and the model card");
+    let pre = with_models(TestRun::new().volume("ct", case.pre_ct.clone()).param("scan", "pre-ablation")).run::<Segmentation>().unwrap();
+    assert_eq!(zone_voxels(&pre), 0);
+    let truth = &case.pre_labels.labels;
+    let labels_out = &pre.label_map("labels").unwrap().labels;
+    let tumour = dice(truth.iter().map(|&l| l == labels::TUMOUR), labels_out.iter().map(|&l| l == labels::TUMOUR));
+    assert!(tumour > 0.85, "tumour Dice {tumour}");
+    assert!(pre.mesh("ablation-zone").is_none(), "no zone surface");
+}

@@ -15,11 +15,36 @@ pub struct Settings {
     /// Slices per forward pass.
     pub batch: usize,
     pub mesh_smoothing: usize,
+    pub phase: Phase,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { min_lesion_ml: 0.1, batch: 8, mesh_smoothing: 10 }
+        Settings { min_lesion_ml: 0.1, batch: 8, mesh_smoothing: 10, phase: Phase::Unknown }
+    }
+}
+
+/// When the scan was taken relative to the ablation, as far as the user knows. Before
+/// treatment there is no ablation zone, so the class is not offered (a hypodense tumour
+/// cannot come out as "zone"); after it, or when unknown, every class is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Unknown,
+    PreAblation,
+    PostAblation,
+}
+
+impl Phase {
+    /// The plugin parameter's choices, in this order.
+    pub const CHOICES: [&str; 3] = ["unknown", "pre-ablation", "post-ablation"];
+
+    pub fn parse(text: &str) -> Option<Phase> {
+        match text {
+            "unknown" => Some(Phase::Unknown),
+            "pre-ablation" => Some(Phase::PreAblation),
+            "post-ablation" => Some(Phase::PostAblation),
+            _ => None,
+        }
     }
 }
 
@@ -36,12 +61,15 @@ pub struct Segmentation {
 
 pub fn segment(ct: &Volume, net: &UNet, device: &Device, settings: &Settings, progress: &dyn Progress) -> Result<Segmentation, PluginError> {
     ct.validate().map_err(|e| PluginError::invalid_input(format!("input 'ct': {e}")))?;
-    let prediction = predict(net, ct, device, settings.batch.max(1), progress).map_err(|e| match e {
+    let mut prediction = predict(net, ct, device, settings.batch.max(1), progress).map_err(|e| match e {
         InferError::Cancelled => PluginError::cancelled(),
         InferError::Network(m) => PluginError::new(ErrorKind::Model, format!("segmentation network failed: {m}")),
     })?;
-    let classes = prediction.classes_on(&ct.geometry);
     let arch = &net.arch;
+    if settings.phase == Phase::PreAblation && let Some(zone) = arch.class("ablation zone") {
+        prediction.probabilities[zone].fill(0.0);
+    }
+    let classes = prediction.classes_on(&ct.geometry);
     let index = ClassIndex {
         liver: arch.class("liver").unwrap_or(1) as u8,
         tumour: arch.class("tumour").map(|c| c as u8),
