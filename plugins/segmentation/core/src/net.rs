@@ -163,7 +163,28 @@ impl Block {
     }
 
     fn forward(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
-        let x = self.norm1.forward_relu(&conv(&self.conv1, x, fast)?, fast)?;
+        self.rest(conv(&self.conv1, x, fast)?, fast)
+    }
+
+    /// After a 2x2 max pooling (the encoder's way down).
+    fn forward_pooled(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
+        if fast && let Some(bias) = self.conv1.bias() && let Some(y) = crate::kernels::conv3x3_pooled(x, self.conv1.weight(), bias)? {
+            return self.rest(y, fast);
+        }
+        self.forward(&x.max_pool2d(2)?, fast)
+    }
+
+    /// On `cat([skip, up], 1)` (the decoder's skip connection).
+    fn forward_cat(&self, skip: &Tensor, up: &Tensor, fast: bool) -> Result<Tensor> {
+        if fast && let Some(bias) = self.conv1.bias() && let Some(y) = crate::kernels::conv3x3_cat(skip, up, self.conv1.weight(), bias)? {
+            return self.rest(y, fast);
+        }
+        self.forward(&Tensor::cat(&[skip, up], 1)?, fast)
+    }
+
+    /// Everything after the first convolution.
+    fn rest(&self, y: Tensor, fast: bool) -> Result<Tensor> {
+        let x = self.norm1.forward_relu(&y, fast)?;
         self.norm2.forward_relu(&conv(&self.conv2, &x, fast)?, fast)
     }
 }
@@ -240,10 +261,7 @@ impl UNet {
         let mut skips = Vec::with_capacity(self.arch.depth);
         let mut h = x.clone();
         for (level, enc) in self.encoders.iter().enumerate() {
-            if level > 0 {
-                h = h.max_pool2d(2)?;
-            }
-            h = enc.forward(&h, fast)?;
+            h = if level > 0 { enc.forward_pooled(&h, fast)? } else { enc.forward(&h, fast)? };
             if level < self.arch.depth {
                 skips.push(h.clone());
             }
@@ -252,7 +270,7 @@ impl UNet {
             let skip = &skips[level];
             let (_, _, sh, sw) = skip.dims4()?;
             let up = up_conv(&self.decoders[level].up, &h, (sh, sw), fast)?.relu()?;
-            h = self.decoders[level].block.forward(&Tensor::cat(&[skip, &up], 1)?, fast)?;
+            h = self.decoders[level].block.forward_cat(skip, &up, fast)?;
         }
         self.head.forward(&h)
     }

@@ -1,6 +1,7 @@
-//! A direct 3x3 "same" convolution (stride 1, padding 1, plus bias) for CPU inference,
-//! optionally reading its input through a 2x nearest upsampling (the decoder's
-//! up-convolution, without materialising the upsampled tensor).
+//! A direct 3x3 "same" convolution (stride 1, padding 1, plus bias) for CPU inference.
+//! It can read its input through a 2x nearest upsampling (the decoder's up-convolution),
+//! a 2x2 max pooling (the encoder's way down) or from two tensors as if concatenated
+//! (the skip connection), without materialising any of those intermediate tensors.
 //!
 //! Candle 0.11's CPU conv2d gathers an im2col tile element by element with bounds
 //! checks; on this network (8-64 channels, 256 x 256 slices) that gather took ~70% of
@@ -23,6 +24,18 @@ enum Source {
     Plain,
     /// Nearest-neighbour 2x upsampling first (Candle's `upsample_nearest2d` to 2h x 2w).
     Upsampled2,
+    /// 2x2 max pooling with stride 2 first (Candle's `max_pool2d(2)`), even sizes only.
+    Pooled2,
+}
+
+impl Source {
+    fn output(self, h: usize, w: usize) -> (usize, usize) {
+        match self {
+            Source::Plain => (h, w),
+            Source::Upsampled2 => (2 * h, 2 * w),
+            Source::Pooled2 => (h / 2, w / 2),
+        }
+    }
 }
 
 /// `conv2d(x, weight, padding 1) + bias` with the direct kernel when it applies (CPU,
@@ -36,15 +49,45 @@ pub fn conv3x3_upsampled(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<O
     apply(x, weight, bias, Source::Upsampled2)
 }
 
+/// `conv2d(max_pool2d(x, 2), weight, padding 1) + bias`, likewise (even sizes).
+pub fn conv3x3_pooled(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Option<Tensor>> {
+    let (_, _, h, w) = x.dims4()?;
+    if h % 2 != 0 || w % 2 != 0 {
+        return Ok(None);
+    }
+    apply(x, weight, bias, Source::Pooled2)
+}
+
+/// `conv2d(cat([a, b], 1), weight, padding 1) + bias` without building the
+/// concatenation (the decoder's skip connection), likewise.
+pub fn conv3x3_cat(a: &Tensor, b: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Option<Tensor>> {
+    let ((na, ca, h, w), (nb, cb, hb, wb)) = (a.dims4()?, b.dims4()?);
+    let (cout, cin, _, _) = weight.dims4()?;
+    if (na, h, w) != (nb, hb, wb) || ca + cb != cin || !applies(a, weight, w) {
+        return Ok(None);
+    }
+    // Weights and bias travel as one tensor so the op keeps three operands.
+    let wb = Tensor::cat(&[weight.flatten_all()?, bias.flatten_all()?], 0)?;
+    let (a, b) = (a.contiguous()?, b.contiguous()?);
+    a.apply_op3_no_bwd(&b, &wb, &Conv3x3Cat { cout }).map(Some)
+}
+
+fn applies(x: &Tensor, weight: &Tensor, out_w: usize) -> bool {
+    let Ok((cout, _, kh, kw)) = weight.dims4() else { return false };
+    x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && weight.dtype() == candle_core::DType::F32 && (kh, kw) == (3, 3) && cout % CB == 0 && out_w >= 8
+}
+
 fn apply(x: &Tensor, weight: &Tensor, bias: &Tensor, source: Source) -> Result<Option<Tensor>> {
-    let (_, _, _, w) = x.dims4()?;
-    let (cout, _, kh, kw) = weight.dims4()?;
-    let out_w = if source == Source::Upsampled2 { 2 * w } else { w };
-    if !x.device().is_cpu() || x.dtype() != candle_core::DType::F32 || (kh, kw) != (3, 3) || cout % CB != 0 || out_w < 8 {
+    let (_, _, h, w) = x.dims4()?;
+    if !applies(x, weight, source.output(h, w).1) {
         return Ok(None);
     }
     let (x, weight, bias) = (x.contiguous()?, weight.contiguous()?, bias.contiguous()?);
     x.apply_op3_no_bwd(&weight, &bias, &Conv3x3 { source }).map(Some)
+}
+
+fn view<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+    Ok(&s.as_slice::<f32>()?[l.start_offset()..][..l.shape().elem_count()])
 }
 
 struct Conv3x3 {
@@ -57,16 +100,35 @@ impl CustomOp3 for Conv3x3 {
     }
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
-        let view = |s: &CpuStorage, l: &Layout| -> Result<Vec<f32>> { Ok(s.as_slice::<f32>()?[l.start_offset()..][..l.shape().elem_count()].to_vec()) };
         let (b, cin, h, w) = l1.shape().dims4()?;
         let (cout, wcin, _, _) = l2.shape().dims4()?;
         if wcin != cin {
             candle_core::bail!("conv3x3: input has {cin} channels, the weights expect {wcin}");
         }
-        let (x, weight, bias) = (view(s1, l1)?, view(s2, l2)?, view(s3, l3)?);
-        let (oh, ow) = if self.source == Source::Upsampled2 { (2 * h, 2 * w) } else { (h, w) };
-        let out = forward_with(&x, [b, cin, h, w], self.source, &weight, &bias, cout, Kernel::best());
+        let (oh, ow) = self.source.output(h, w);
+        let out = forward_with(&[(view(s1, l1)?, cin)], [b, h, w], self.source, view(s2, l2)?, view(s3, l3)?, cout, Kernel::best());
         Ok((CpuStorage::F32(out), Shape::from((b, cout, oh, ow))))
+    }
+}
+
+struct Conv3x3Cat {
+    cout: usize,
+}
+
+impl CustomOp3 for Conv3x3Cat {
+    fn name(&self) -> &'static str {
+        "isotherm-conv3x3-cat"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
+        let ((b, ca, h, w), (_, cb, _, _)) = (l1.shape().dims4()?, l2.shape().dims4()?);
+        let wb = view(s3, l3)?;
+        let n = self.cout * (ca + cb) * 9;
+        if wb.len() != n + self.cout {
+            candle_core::bail!("conv3x3-cat: {} weights and biases for {} -> {} channels", wb.len(), ca + cb, self.cout);
+        }
+        let out = forward_with(&[(view(s1, l1)?, ca), (view(s2, l2)?, cb)], [b, h, w], Source::Plain, &wb[..n], &wb[n..], self.cout, Kernel::best());
+        Ok((CpuStorage::F32(out), Shape::from((b, self.cout, h, w))))
     }
 }
 
@@ -101,9 +163,11 @@ impl Kernel {
     }
 }
 
-/// The convolution on plain NCHW buffers; `[b, cin, h, w]` are the input's dimensions.
-fn forward_with(x: &[f32], [b, cin, h, w]: [usize; 4], source: Source, weight: &[f32], bias: &[f32], cout: usize, kernel: Kernel) -> Vec<f32> {
-    let (oh, ow) = if source == Source::Upsampled2 { (2 * h, 2 * w) } else { (h, w) };
+/// The convolution on plain NCHW buffers. `inputs` are concatenated along channels
+/// (buffer, channels), each `[b, channels, h, w]` before `source` applies.
+fn forward_with(inputs: &[(&[f32], usize)], [b, h, w]: [usize; 3], source: Source, weight: &[f32], bias: &[f32], cout: usize, kernel: Kernel) -> Vec<f32> {
+    let cin: usize = inputs.iter().map(|i| i.1).sum();
+    let (oh, ow) = source.output(h, w);
     // A row narrower than the kernel's strip takes the next narrower kernel.
     let kernel = if ow < kernel.strip() { if kernel == Kernel::Avx512 { Kernel::Avx2 } else { Kernel::Portable } } else { kernel };
     // Weights regrouped per block of 8 output channels: [block][ci][tap][8], so the 8
@@ -117,24 +181,34 @@ fn forward_with(x: &[f32], [b, cin, h, w]: [usize; 4], source: Source, weight: &
             }
         }
     }
-    // Each image zero-padded by one pixel (and upsampled on the way when asked).
+    // Each image zero-padded by one pixel (upsampled or pooled on the way when asked).
     let (pw, ph) = (ow + 2, oh + 2);
     let padded: Vec<Vec<f32>> = (0..b)
         .into_par_iter()
         .map(|n| {
             let mut p = vec![0f32; cin * ph * pw];
-            for ci in 0..cin {
-                for y in 0..oh {
-                    let dst = &mut p[(ci * ph + y + 1) * pw + 1..][..ow];
-                    match source {
-                        Source::Plain => dst.copy_from_slice(&x[((n * cin + ci) * h + y) * w..][..w]),
-                        Source::Upsampled2 => {
-                            let src = &x[((n * cin + ci) * h + y / 2) * w..][..w];
-                            for (pair, &v) in dst.chunks_exact_mut(2).zip(src) {
-                                pair.fill(v);
+            let mut ci = 0;
+            for &(x, channels) in inputs {
+                for c in 0..channels {
+                    let plane = &x[(n * channels + c) * h * w..][..h * w];
+                    for y in 0..oh {
+                        let dst = &mut p[(ci * ph + y + 1) * pw + 1..][..ow];
+                        match source {
+                            Source::Plain => dst.copy_from_slice(&plane[y * w..][..w]),
+                            Source::Upsampled2 => {
+                                for (pair, &v) in dst.chunks_exact_mut(2).zip(&plane[y / 2 * w..][..w]) {
+                                    pair.fill(v);
+                                }
+                            }
+                            Source::Pooled2 => {
+                                let (r0, r1) = (&plane[2 * y * w..][..w], &plane[(2 * y + 1) * w..][..w]);
+                                for (i, d) in dst.iter_mut().enumerate() {
+                                    *d = r0[2 * i].max(r0[2 * i + 1]).max(r1[2 * i]).max(r1[2 * i + 1]);
+                                }
                             }
                         }
                     }
+                    ci += 1;
                 }
             }
             p
@@ -322,6 +396,19 @@ mod tests {
             let got = super::conv3x3_upsampled(&x, &k, &b).unwrap().expect("applies");
             let diff = (want - got).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
             assert!(diff < 1e-4, "upsampled {cin}->{cout} {h}x{w}: max difference {diff}");
+            // After a 2x2 max pooling (even sizes, rows still 8 wide).
+            let big = Tensor::randn(0f32, 1.0, (2, cin, 2 * h, 2 * w), &Device::Cpu).unwrap();
+            let want = big.max_pool2d(2).unwrap().conv2d(&k, 1, 1, 1, 1).unwrap().broadcast_add(&bias).unwrap();
+            let got = super::conv3x3_pooled(&big, &k, &b).unwrap().expect("applies");
+            let diff = (want - got).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert!(diff < 1e-4, "pooled {cin}->{cout} {h}x{w}: max difference {diff}");
+            // Over a concatenation along channels.
+            let extra = Tensor::randn(0f32, 1.0, (2, 3, h, w), &Device::Cpu).unwrap();
+            let k2 = Tensor::randn(0f32, 0.3, (cout, cin + 3, 3, 3), &Device::Cpu).unwrap();
+            let want = Tensor::cat(&[&x, &extra], 1).unwrap().conv2d(&k2, 1, 1, 1, 1).unwrap().broadcast_add(&bias).unwrap();
+            let got = super::conv3x3_cat(&x, &extra, &k2, &b).unwrap().expect("applies");
+            let diff = (want - got).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert!(diff < 1e-4, "concatenated {cin}+3->{cout} {h}x{w}: max difference {diff}");
         }
         // Shapes it does not take fall back to Candle: rows narrower than a strip, output
         // channels not a multiple of 8.
@@ -343,7 +430,7 @@ mod tests {
             Kernel::Portable => {}
         }
         for kernel in kernels {
-            let got = super::forward_with(&x, [2, cin, h, w], Source::Plain, &k, &bias, cout, kernel);
+            let got = super::forward_with(&[(&x, cin)], [2, h, w], Source::Plain, &k, &bias, cout, kernel);
             for n in 0..2 {
                 for co in 0..cout {
                     for y in 0..h {

@@ -1,11 +1,11 @@
 //! Forward-only CPU kernels for inference, where Candle 0.11's general CPU ops leave
 //! most of the time on the table for this network: a direct 3x3 convolution (also
-//! reading through a 2x upsampling) and a fused GroupNorm + ReLU. Each returns `None` when it does not apply (another device,
+//! reading through a 2x upsampling, a 2x2 max pooling or a concatenation) and a fused GroupNorm + ReLU. Each returns `None` when it does not apply (another device,
 //! dtype or shape), and the caller falls back to Candle; training never uses them
 //! (they have no gradient). Both are tested against Candle's own ops.
 
 pub mod conv;
 pub mod norm;
 
-pub use conv::{conv3x3, conv3x3_upsampled};
+pub use conv::{conv3x3, conv3x3_cat, conv3x3_pooled, conv3x3_upsampled};
 pub use norm::group_norm_relu;
