@@ -2,7 +2,8 @@
 //!
 //! Everything a plugin author depends on, and nothing of the host: the stable ABI
 //! ([`abi`]), the safe [`Plugin`] trait with [`export_plugin!`], parameter declarations
-//! ([`params`]), the `plugin.toml` format ([`manifest`]), volume algorithms
+//! ([`params`]), the `plugin.toml` format ([`manifest`]) and its pinned model files
+//! ([`pinned`]), volume algorithms
 //! ([`volume`]) and a harness to run a plugin without the host ([`testing`]).
 //!
 //! **Architecture invariant:** no Bevy, no host types, no file formats here. A plugin
