@@ -11,7 +11,7 @@ out=${1:-out/demo}
 "$bin" plugins list
 echo
 # Deep-learning segmentation (Candle U-Net, CPU): liver, tumours, lesion table, surfaces.
-"$bin" run segmentation --input ct=$case/pre_ct.nii.gz --out "$out/segmentation"
+"$bin" run segmentation --input ct=$case/pre_ct.nii.gz --param scan=pre-ablation --out "$out/segmentation"
 echo "Lesions ($out/segmentation/lesion-table-lesions.csv):"
 cat "$out/segmentation/lesion-table-lesions.csv"
 echo

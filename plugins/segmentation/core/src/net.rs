@@ -163,7 +163,7 @@ impl Block {
     }
 
     fn forward(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
-        self.rest(conv(&self.conv1, x, fast)?, fast)
+        self.rest(conv(&self.conv1, x)?, fast)
     }
 
     /// After a 2x2 max pooling (the encoder's way down).
@@ -185,14 +185,14 @@ impl Block {
     /// Everything after the first convolution.
     fn rest(&self, y: Tensor, fast: bool) -> Result<Tensor> {
         let x = self.norm1.forward_relu(&y, fast)?;
-        self.norm2.forward_relu(&conv(&self.conv2, &x, fast)?, fast)
+        self.norm2.forward_relu(&conv(&self.conv2, &x)?, fast)
     }
 }
 
-/// A 3x3 convolution: the direct CPU kernel (`crate::kernels`) for inference when it
-/// applies, Candle's conv2d otherwise (and always when gradients are needed).
-fn conv(layer: &Conv2d, x: &Tensor, fast: bool) -> Result<Tensor> {
-    if fast && let Some(bias) = layer.bias() && let Some(y) = crate::kernels::conv3x3(x, layer.weight(), bias)? {
+/// A 3x3 convolution: the direct CPU kernel (`crate::kernels`, differentiable) when it
+/// applies, Candle's conv2d otherwise; for training and inference alike.
+fn conv(layer: &Conv2d, x: &Tensor) -> Result<Tensor> {
+    if let Some(bias) = layer.bias() && let Some(y) = crate::kernels::conv3x3(x, layer.weight(), bias)? {
         return Ok(y);
     }
     layer.forward(x)
@@ -205,7 +205,7 @@ fn up_conv(layer: &Conv2d, x: &Tensor, (h, w): (usize, usize), fast: bool) -> Re
     if fast && (h, w) == (2 * xh, 2 * xw) && let Some(bias) = layer.bias() && let Some(y) = crate::kernels::conv3x3_upsampled(x, layer.weight(), bias)? {
         return Ok(y);
     }
-    conv(layer, &x.upsample_nearest2d(h, w)?, fast)
+    conv(layer, &x.upsample_nearest2d(h, w)?)
 }
 
 struct Up {
@@ -252,7 +252,7 @@ impl UNet {
         self.run(x, false)
     }
 
-    /// The same logits for inference: forward-only kernels where they are faster.
+    /// The same logits for inference: also the forward-only fused kernels.
     pub fn infer(&self, x: &Tensor) -> Result<Tensor> {
         self.run(x, true)
     }

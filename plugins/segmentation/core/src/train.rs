@@ -45,8 +45,10 @@ pub struct Sample {
     pub dims: [usize; 3],
     pub image: Vec<f32>,
     pub target: Vec<u8>,
-    /// Voxel indices of tumour and zone, and of liver: crop centres are drawn from these.
+    /// Voxel indices of tumour and zone, of the zone alone, and of liver: crop centres
+    /// are drawn from these.
     pub lesion: Vec<u32>,
+    pub zone: Vec<u32>,
     pub liver: Vec<u32>,
 }
 
@@ -97,8 +99,9 @@ pub fn make_samples(arch: &Architecture, seeds: &[u64], log: &(dyn Fn(String) + 
                 let classes: Vec<u8> = labels.labels.iter().map(|&l| class_of_phantom_label(l)).collect();
                 let target = labels_to_working(&classes, &ct.geometry, &working);
                 let lesion = (0..target.len() as u32).filter(|&n| target[n as usize] >= 2).collect();
+                let zone = (0..target.len() as u32).filter(|&n| target[n as usize] == 3).collect();
                 let liver = (0..target.len() as u32).filter(|&n| target[n as usize] == 1).step_by(7).collect();
-                out.push(Sample { dims: working.dims_usize(), image, target, lesion, liver });
+                out.push(Sample { dims: working.dims_usize(), image, target, lesion, zone, liver });
             }
             log(format!("case {seed}: {:?} grid ready", config.size));
             out
@@ -112,7 +115,16 @@ pub fn batch(samples: &[Sample], arch: &Architecture, size: usize, crop: usize, 
     let classes = arch.classes.len();
     let mut x = vec![0f32; size * slices * crop * crop];
     let mut onehot = vec![0f32; size * classes * crop * crop];
+    let with_zone: Vec<usize> = (0..samples.len()).filter(|&i| !samples[i].zone.is_empty()).collect();
     for b in 0..size {
+        // A quarter of the crops centre on an ablation zone: it is the rarest class, and
+        // the one most easily taken for tumour or for liver (its bright rim).
+        if !with_zone.is_empty() && rng.uniform() < 0.25 {
+            let s = &samples[with_zone[rng.below(with_zone.len())]];
+            let centre = s.zone[rng.below(s.zone.len())] as usize;
+            crop_at(s, centre, arch, crop, rng, b, &mut x, &mut onehot);
+            continue;
+        }
         let s = &samples[rng.below(samples.len())];
         let [nx, ny, nz] = s.dims;
         // Centre on a lesion voxel half the time, on liver a third, anywhere otherwise.
@@ -124,27 +136,36 @@ pub fn batch(samples: &[Sample], arch: &Architecture, size: usize, crop: usize, 
         } else {
             rng.below(nx * ny * nz)
         };
-        let (ci, cj, k) = (centre % nx, (centre / nx) % ny, centre / (nx * ny));
-        let jitter = crop as isize / 3;
-        let x0 = ci as isize - crop as isize / 2 + (rng.below(2 * jitter as usize + 1) as isize - jitter);
-        let y0 = cj as isize - crop as isize / 2 + (rng.below(2 * jitter as usize + 1) as isize - jitter);
-        let xb = &mut x[b * slices * crop * crop..(b + 1) * slices * crop * crop];
-        stack(&s.image, s.dims, k, slices, x0, y0, crop, crop, xb);
-        // Intensity: scale, shift (about +-16 HU) and extra noise, in normalised units.
-        let (scale, shift, noise) = (rng.range(0.9, 1.1) as f32, rng.range(-0.08, 0.08) as f32, rng.range(0.0, 0.06) as f32);
-        for v in xb.iter_mut() {
-            *v = *v * scale + shift + noise * rng.normal() as f32;
-        }
-        let plane = &s.target[k * nx * ny..(k + 1) * nx * ny];
-        for y in 0..crop {
-            for xx in 0..crop {
-                let (i, j) = (x0 + xx as isize, y0 + y as isize);
-                let c = if i < 0 || j < 0 || i >= nx as isize || j >= ny as isize { 0 } else { plane[i as usize + nx * j as usize] as usize };
-                onehot[((b * classes + c) * crop + y) * crop + xx] = 1.0;
-            }
-        }
+        crop_at(s, centre, arch, crop, rng, b, &mut x, &mut onehot);
     }
     Ok((Tensor::from_vec(x, (size, slices, crop, crop), device)?, Tensor::from_vec(onehot, (size, classes, crop, crop), device)?))
+}
+
+/// Writes crop number `b` around `centre` (jittered) with its intensity augmentation into
+/// the batch's input and one-hot buffers.
+#[allow(clippy::too_many_arguments)]
+fn crop_at(s: &Sample, centre: usize, arch: &Architecture, crop: usize, rng: &mut Rng, b: usize, x: &mut [f32], onehot: &mut [f32]) {
+    let (slices, classes) = (arch.in_slices, arch.classes.len());
+    let [nx, ny, _] = s.dims;
+    let (ci, cj, k) = (centre % nx, (centre / nx) % ny, centre / (nx * ny));
+    let jitter = crop as isize / 3;
+    let x0 = ci as isize - crop as isize / 2 + (rng.below(2 * jitter as usize + 1) as isize - jitter);
+    let y0 = cj as isize - crop as isize / 2 + (rng.below(2 * jitter as usize + 1) as isize - jitter);
+    let xb = &mut x[b * slices * crop * crop..(b + 1) * slices * crop * crop];
+    stack(&s.image, s.dims, k, slices, x0, y0, crop, crop, xb);
+    // Intensity: scale, shift (about +-16 HU) and extra noise, in normalised units.
+    let (scale, shift, noise) = (rng.range(0.9, 1.1) as f32, rng.range(-0.08, 0.08) as f32, rng.range(0.0, 0.06) as f32);
+    for v in xb.iter_mut() {
+        *v = *v * scale + shift + noise * rng.normal() as f32;
+    }
+    let plane = &s.target[k * nx * ny..(k + 1) * nx * ny];
+    for y in 0..crop {
+        for xx in 0..crop {
+            let (i, j) = (x0 + xx as isize, y0 + y as isize);
+            let c = if i < 0 || j < 0 || i >= nx as isize || j >= ny as isize { 0 } else { plane[i as usize + nx * j as usize] as usize };
+            onehot[((b * classes + c) * crop + y) * crop + xx] = 1.0;
+        }
+    }
 }
 
 /// Cross-entropy plus (1 - mean soft Dice of the foreground classes).

@@ -10,7 +10,8 @@
 //! the kernel walks the input channels and the 9 taps: each vector load of input feeds
 //! 8 fused multiply-adds. The widest kernel the CPU has (AVX-512, AVX2+FMA) is chosen
 //! at run time, written with intrinsics because LLVM does not keep such a block in
-//! registers on its own; other CPUs get a portable loop.
+//! registers on its own; other CPUs get a portable loop. The plain convolution also has
+//! a backward pass (training); the fused variants are forward-only.
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -83,7 +84,11 @@ fn apply(x: &Tensor, weight: &Tensor, bias: &Tensor, source: Source) -> Result<O
         return Ok(None);
     }
     let (x, weight, bias) = (x.contiguous()?, weight.contiguous()?, bias.contiguous()?);
-    x.apply_op3_no_bwd(&weight, &bias, &Conv3x3 { source }).map(Some)
+    match source {
+        // The plain convolution has a backward pass (training); the fused ones do not.
+        Source::Plain => x.apply_op3(&weight, &bias, Conv3x3 { source }).map(Some),
+        _ => x.apply_op3_no_bwd(&weight, &bias, &Conv3x3 { source }).map(Some),
+    }
 }
 
 fn view<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
@@ -108,6 +113,56 @@ impl CustomOp3 for Conv3x3 {
         let (oh, ow) = self.source.output(h, w);
         let out = forward_with(&[(view(s1, l1)?, cin)], [b, h, w], self.source, view(s2, l2)?, view(s3, l3)?, cout, Kernel::best());
         Ok((CpuStorage::F32(out), Shape::from((b, cout, oh, ow))))
+    }
+
+    /// Gradients of the plain convolution: the input's is a convolution of the output
+    /// gradient with the flipped, transposed kernel (this same kernel when the input has
+    /// a multiple of 8 channels, Candle's transposed convolution otherwise, and none for
+    /// an input that needs none, such as the network's input); the weights' is one GEMM
+    /// of the output gradient with the input's 9 shifted copies; the bias's a sum.
+    fn bwd(&self, x: &Tensor, weight: &Tensor, _: &Tensor, _: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (b, cin, h, w) = x.dims4()?;
+        let cout = weight.dim(0)?;
+        let grad = grad.contiguous()?;
+        let grad_bias = grad.sum((0, 2, 3))?;
+        let grad_x = if x.track_op() {
+            let flip = Tensor::new(&[2u32, 1, 0], x.device())?;
+            let turned = weight.transpose(0, 1)?.contiguous()?.index_select(&flip, 2)?.contiguous()?.index_select(&flip, 3)?.contiguous()?;
+            match conv3x3(&grad, &turned, &Tensor::zeros(cin, grad.dtype(), grad.device())?)? {
+                Some(g) => Some(g),
+                None => Some(grad.conv_transpose2d(weight, 1, 0, 1, 1)?),
+            }
+        } else {
+            None
+        };
+        // The input's 9 shifted copies as rows (ci, ky, kx) of P = b * h * w columns.
+        let xs = x.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+        let p = b * h * w;
+        let mut columns = vec![0f32; cin * 9 * p];
+        columns.par_chunks_mut(p).enumerate().for_each(|(row, dst)| {
+            let (ci, ky, kx) = (row / 9, row % 9 / 3, row % 3);
+            for n in 0..b {
+                let plane = &xs[(n * cin + ci) * h * w..][..h * w];
+                for y in 0..h {
+                    let sy = y as isize + ky as isize - 1;
+                    if sy < 0 || sy >= h as isize {
+                        continue;
+                    }
+                    let src = &plane[sy as usize * w..][..w];
+                    let out = &mut dst[(n * h + y) * w..][..w];
+                    // out[x] = src[x + kx - 1], zero where that falls outside the row.
+                    match kx {
+                        0 => out[1..].copy_from_slice(&src[..w - 1]),
+                        1 => out.copy_from_slice(src),
+                        _ => out[..w - 1].copy_from_slice(&src[1..]),
+                    }
+                }
+            }
+        });
+        let columns = Tensor::from_vec(columns, (cin * 9, p), x.device())?;
+        let g = grad.transpose(0, 1)?.contiguous()?.reshape((cout, p))?;
+        let grad_weight = g.matmul(&columns.t()?)?.reshape((cout, cin, 3, 3))?;
+        Ok((grad_x, Some(grad_weight), Some(grad_bias)))
     }
 }
 
@@ -415,6 +470,27 @@ mod tests {
         let zeros = |shape: &[usize]| Tensor::zeros(shape, DType::F32, &Device::Cpu).unwrap();
         assert!(super::conv3x3(&zeros(&[1, 3, 8, 6]), &zeros(&[8, 3, 3, 3]), &zeros(&[8])).unwrap().is_none());
         assert!(super::conv3x3(&zeros(&[1, 3, 8, 16]), &zeros(&[12, 3, 3, 3]), &zeros(&[12])).unwrap().is_none());
+    }
+
+    #[test]
+    fn gradients_agree_with_candle_conv2d() {
+        use candle_core::Var;
+        // 8 input channels (the input's gradient through this kernel) and 3 (Candle's
+        // transposed convolution), odd sizes.
+        for (cin, cout, h, w) in [(8, 16, 11, 19), (3, 8, 9, 12)] {
+            let x = Var::randn(0f32, 1.0, (2, cin, h, w), &Device::Cpu).unwrap();
+            let k = Var::randn(0f32, 0.3, (cout, cin, 3, 3), &Device::Cpu).unwrap();
+            let b = Var::randn(0f32, 1.0, cout, &Device::Cpu).unwrap();
+            let r = Tensor::randn(0f32, 1.0, (2, cout, h, w), &Device::Cpu).unwrap();
+            let ours = (super::conv3x3(&x, &k, &b).unwrap().unwrap() * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            let theirs = (x.conv2d(&k, 1, 1, 1, 1).unwrap().broadcast_add(&b.reshape((1, cout, 1, 1)).unwrap()).unwrap() * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            for (name, v) in [("input", x.as_tensor()), ("weights", k.as_tensor()), ("bias", b.as_tensor())] {
+                let (a, c) = (ours.get(v).unwrap(), theirs.get(v).unwrap());
+                let scale = c.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap().max(1.0);
+                let diff = (a - c).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+                assert!(diff < 1e-4 * scale, "{cin}->{cout}: {name} gradient differs by {diff} (scale {scale})");
+            }
+        }
     }
 
     #[test]
