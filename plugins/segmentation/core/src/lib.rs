@@ -2,9 +2,8 @@
 //! default, CUDA with the `cuda` feature). Plain Rust, no FFI: the segmentation plugin
 //! wraps it, and the margin plugin reuses it for its masks.
 //!
-//! - `net`: the network and its architecture file; `kernels`: the forward-only CPU
-//!   kernels inference uses (direct 3x3 conv, fused GroupNorm + ReLU); `model`: loading
-//!   pinned weights;
+//! - `net`: the network and its architecture file; `kernels`: CPU kernels (direct 3x3
+//!   conv with its backward pass, fused inference steps); `model`: loading pinned weights;
 //! - `preprocess`: the working grid (resampling, HU window) shared by training and
 //!   inference; `infer`: tiled, blended inference with progress and cancellation;
 //! - `lesions`: clean-up and the lesion measurements; `logic`: the whole run and its
