@@ -91,7 +91,8 @@ fn apply(x: &Tensor, weight: &Tensor, bias: &Tensor, source: Source) -> Result<O
     }
 }
 
-fn view<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+/// A contiguous f32 operand of a custom op, borrowed from its storage.
+pub(super) fn view<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
     Ok(&s.as_slice::<f32>()?[l.start_offset()..][..l.shape().elem_count()])
 }
 

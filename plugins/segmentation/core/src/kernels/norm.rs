@@ -3,6 +3,8 @@
 //! allocation each. Variance as Candle computes it: the mean of squared deviations.
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+
+use super::conv::view;
 use rayon::prelude::*;
 
 /// `relu(group_norm(x))` for NCHW f32 on the CPU, else `None`.
@@ -26,13 +28,12 @@ impl CustomOp3 for GroupNormRelu {
     }
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
-        let view = |s: &CpuStorage, l: &Layout| -> Result<Vec<f32>> { Ok(s.as_slice::<f32>()?[l.start_offset()..][..l.shape().elem_count()].to_vec()) };
         let (b, c, h, w) = l1.shape().dims4()?;
         let (x, gamma, beta) = (view(s1, l1)?, view(s2, l2)?, view(s3, l3)?);
         if gamma.len() != c || beta.len() != c {
             candle_core::bail!("group norm: {c} channels but {} scales and {} shifts", gamma.len(), beta.len());
         }
-        Ok((CpuStorage::F32(forward(&x, [b, c, h * w], &gamma, &beta, self.groups, self.eps)), Shape::from((b, c, h, w))))
+        Ok((CpuStorage::F32(forward(x, [b, c, h * w], gamma, beta, self.groups, self.eps)), Shape::from((b, c, h, w))))
     }
 }
 
