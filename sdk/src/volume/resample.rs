@@ -36,36 +36,42 @@ pub fn trilinear(data: &[f32], dims: [usize; 3], p: [f64; 3]) -> Option<f32> {
 
 /// Resamples a scalar field onto `to` with trilinear interpolation; `fill` outside.
 pub fn resample_linear(data: &[f32], from: &Geometry, to: &Geometry, fill: f32) -> Vec<f32> {
-    let map = from.world_to_index_map();
+    resample_linear_through(data, from, to, fill, |p| p)
+}
+
+/// Resamples labels onto `to` by nearest neighbour; 0 outside.
+pub fn resample_nearest<T: Copy + Default + Send + Sync>(data: &[T], from: &Geometry, to: &Geometry) -> Vec<T> {
+    resample_nearest_through(data, from, to, |p| p)
+}
+
+/// As [`resample_linear`], with each `to` world point first carried into `from`'s world
+/// by `map` (a registration's transform, say).
+pub fn resample_linear_through(data: &[f32], from: &Geometry, to: &Geometry, fill: f32, map: impl Fn([f64; 3]) -> [f64; 3] + Sync) -> Vec<f32> {
     let dims = from.dims_usize();
+    sample_onto(from, to, fill, map, |p| trilinear(data, dims, p))
+}
+
+/// As [`resample_nearest`], with `map` as in [`resample_linear_through`].
+pub fn resample_nearest_through<T: Copy + Default + Send + Sync>(data: &[T], from: &Geometry, to: &Geometry, map: impl Fn([f64; 3]) -> [f64; 3] + Sync) -> Vec<T> {
+    let [nx, ny, nz] = from.dims_usize();
+    sample_onto(from, to, T::default(), map, |p| {
+        let r = p.map(|x| x.round());
+        (r[0] >= 0.0 && r[1] >= 0.0 && r[2] >= 0.0 && (r[0] as usize) < nx && (r[1] as usize) < ny && (r[2] as usize) < nz)
+            .then(|| data[r[0] as usize + nx * (r[1] as usize + ny * r[2] as usize)])
+    })
+}
+
+/// Every voxel of `to`, slice-parallel: its world point through `map`, then `from`'s
+/// continuous index, then `sample` (`fill` where it gives nothing).
+fn sample_onto<T: Copy + Send + Sync>(from: &Geometry, to: &Geometry, fill: T, map: impl Fn([f64; 3]) -> [f64; 3] + Sync, sample: impl Fn([f64; 3]) -> Option<T> + Sync) -> Vec<T> {
+    let index = from.world_to_index_map();
     let [tx, ty, _] = to.dims_usize();
     let mut out = vec![fill; to.len()];
     out.par_chunks_mut(tx * ty).enumerate().for_each(|(k, slice)| {
         for j in 0..ty {
             for i in 0..tx {
-                let p = map.apply(to.index_to_world([i as f64, j as f64, k as f64]));
-                if let Some(v) = trilinear(data, dims, p) {
+                if let Some(v) = sample(index.apply(map(to.index_to_world([i as f64, j as f64, k as f64])))) {
                     slice[i + tx * j] = v;
-                }
-            }
-        }
-    });
-    out
-}
-
-/// Resamples labels onto `to` by nearest neighbour; 0 outside.
-pub fn resample_nearest<T: Copy + Default + Send + Sync>(data: &[T], from: &Geometry, to: &Geometry) -> Vec<T> {
-    let map = from.world_to_index_map();
-    let [nx, ny, nz] = from.dims_usize();
-    let [tx, ty, _] = to.dims_usize();
-    let mut out = vec![T::default(); to.len()];
-    out.par_chunks_mut(tx * ty).enumerate().for_each(|(k, slice)| {
-        for j in 0..ty {
-            for i in 0..tx {
-                let p = map.apply(to.index_to_world([i as f64, j as f64, k as f64]));
-                let r = p.map(|x| x.round());
-                if r[0] >= 0.0 && r[1] >= 0.0 && r[2] >= 0.0 && (r[0] as usize) < nx && (r[1] as usize) < ny && (r[2] as usize) < nz {
-                    slice[i + tx * j] = data[r[0] as usize + nx * (r[1] as usize + ny * r[2] as usize)];
                 }
             }
         }

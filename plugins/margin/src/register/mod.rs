@@ -109,26 +109,12 @@ impl Registration {
 
     /// The post-frame `data` resampled onto `target` (the pre grid) through the transform.
     pub fn warp_linear(&self, data: &[f32], from: &Geometry, target: &Geometry, fill: f32) -> Vec<f32> {
-        let dims = from.dims_usize();
-        (0..target.len())
-            .map(|n| {
-                let [i, j, k] = target.ijk(n);
-                let p = self.map(target.index_to_world([i as f64, j as f64, k as f64]));
-                resample::trilinear(data, dims, from.world_to_index(p)).unwrap_or(fill)
-            })
-            .collect()
+        resample::resample_linear_through(data, from, target, fill, |p| self.map(p))
     }
 
+    /// Post-frame labels carried onto `target` by nearest neighbour (0 outside).
     pub fn warp_nearest(&self, labels: &[u16], from: &Geometry, target: &Geometry) -> Vec<u16> {
-        let dims = from.dims_usize();
-        (0..target.len())
-            .map(|n| {
-                let [i, j, k] = target.ijk(n);
-                let q = from.world_to_index(self.map(target.index_to_world([i as f64, j as f64, k as f64])));
-                let r = q.map(|v| v.round());
-                if (0..3).all(|a| r[a] >= 0.0 && r[a] < dims[a] as f64) { labels[r[0] as usize + dims[0] * (r[1] as usize + dims[1] * r[2] as usize)] } else { 0 }
-            })
-            .collect()
+        resample::resample_nearest_through(labels, from, target, |p| self.map(p))
     }
 }
 
