@@ -109,6 +109,9 @@ pub fn make_samples(arch: &Architecture, seeds: &[u64], log: &(dyn Fn(String) + 
         .collect()
 }
 
+/// The share of crops centred on an ablation zone.
+const ZONE_CROPS: f64 = 1.0 / 3.0;
+
 /// A batch of random crops: (input, class targets, one-hot targets).
 pub fn batch(samples: &[Sample], arch: &Architecture, size: usize, crop: usize, rng: &mut Rng, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
     let slices = arch.in_slices;
@@ -117,9 +120,9 @@ pub fn batch(samples: &[Sample], arch: &Architecture, size: usize, crop: usize, 
     let mut onehot = vec![0f32; size * classes * crop * crop];
     let with_zone: Vec<usize> = (0..samples.len()).filter(|&i| !samples[i].zone.is_empty()).collect();
     for b in 0..size {
-        // A quarter of the crops centre on an ablation zone: it is the rarest class, and
+        // A third of the crops centre on an ablation zone: it is the rarest class, and
         // the one most easily taken for tumour or for liver (its bright rim).
-        if !with_zone.is_empty() && rng.uniform() < 0.25 {
+        if !with_zone.is_empty() && rng.uniform() < ZONE_CROPS {
             let s = &samples[with_zone[rng.below(with_zone.len())]];
             let centre = s.zone[rng.below(s.zone.len())] as usize;
             crop_at(s, centre, arch, crop, rng, b, &mut x, &mut onehot);
@@ -206,8 +209,7 @@ pub fn train(opts: &TrainOptions, log: &(dyn Fn(String) + Sync), checkpoint: &dy
     let varmap = VarMap::new();
     let net = UNet::new(&opts.arch, VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
     if let Some(init) = &opts.init {
-        let mut vm = varmap.clone();
-        vm.load(init)?;
+        load_init(&varmap, init, &device)?;
         log(format!("starting from {}", init.display()));
     }
     let params = ParamsAdamW { lr: opts.learning_rate, weight_decay: 1e-4, ..Default::default() };
@@ -235,6 +237,30 @@ pub fn train(opts: &TrainOptions, log: &(dyn Fn(String) + Sync), checkpoint: &dy
         }
     }
     Ok(varmap)
+}
+
+/// Starts `varmap` from earlier weights. Every tensor must match in shape, except that the
+/// first convolution may see more neighbouring slices than the weights were trained on:
+/// the old kernel goes to the middle slices and the new outer slices start at zero, so the
+/// widened network computes exactly what the old one did until training moves it.
+pub fn load_init(varmap: &VarMap, path: &Path, device: &Device) -> candle_core::Result<()> {
+    let saved = candle_core::safetensors::load(path, device)?;
+    let vars = varmap.data().lock().expect("the variable map's lock is never poisoned");
+    for (name, var) in vars.iter() {
+        let old = saved.get(name).ok_or_else(|| candle_core::Error::Msg(format!("{}: no tensor '{name}'", path.display())))?;
+        let (want, have) = (var.dims().to_vec(), old.dims().to_vec());
+        let value = if want == have {
+            old.clone()
+        } else if name == "enc.0.conv1.weight" && want.len() == 4 && have.len() == 4 && want[0] == have[0] && want[2..] == have[2..] && want[1] > have[1] && (want[1] - have[1]) % 2 == 0 {
+            let side = (want[1] - have[1]) / 2;
+            let zeros = Tensor::zeros((want[0], side, want[2], want[3]), old.dtype(), device)?;
+            Tensor::cat(&[&zeros, old, &zeros], 1)?
+        } else {
+            return Err(candle_core::Error::Msg(format!("{}: tensor '{name}' is {have:?}, the network needs {want:?}", path.display())));
+        };
+        var.set(&value)?;
+    }
+    Ok(())
 }
 
 /// Writes the architecture next to the weights.
@@ -267,5 +293,28 @@ mod tests {
         }
         let last = loss(&net.forward(&x).unwrap(), &onehot).unwrap().0.to_scalar::<f32>().unwrap();
         assert!(last < 0.7 * first, "loss {first} -> {last}");
+    }
+
+    #[test]
+    fn a_network_widened_to_more_slices_starts_out_computing_the_same() {
+        let narrow = Architecture { base_channels: 4, groups: 2, depth: 2, tile: 32, overlap: 8, ..Default::default() };
+        let wide = Architecture { in_slices: narrow.in_slices + 2, ..narrow.clone() };
+        let dir = std::env::temp_dir().join(format!("isotherm-widen-{}", std::process::id()));
+        let varmap = VarMap::new();
+        let net = UNet::new(&narrow, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
+        save(&varmap, &narrow, &dir).unwrap();
+        let wide_vars = VarMap::new();
+        let wide_net = UNet::new(&wide, VarBuilder::from_varmap(&wide_vars, DType::F32, &Device::Cpu)).unwrap();
+        load_init(&wide_vars, &dir.join("unet.safetensors"), &Device::Cpu).unwrap();
+        let x = Tensor::randn(0f32, 1.0, (2, wide.in_slices, 32, 32), &Device::Cpu).unwrap();
+        let centre = x.narrow(1, 1, narrow.in_slices).unwrap();
+        let diff = (net.forward(&centre).unwrap() - wide_net.forward(&x).unwrap()).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(diff < 1e-5, "widened network differs by {diff}");
+        // Anything else that does not fit is refused, naming the file and the tensor.
+        let other = VarMap::new();
+        UNet::new(&Architecture { base_channels: 8, ..narrow }, VarBuilder::from_varmap(&other, DType::F32, &Device::Cpu)).unwrap();
+        let err = load_init(&other, &dir.join("unet.safetensors"), &Device::Cpu).unwrap_err().to_string();
+        assert!(err.contains("unet.safetensors") && err.contains("the network needs"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -40,7 +40,11 @@ enum Command {
         learning_rate: f64,
         #[arg(long, default_value_t = 8)]
         base_channels: usize,
-        /// Continue from these weights instead of starting from scratch.
+        /// Neighbouring axial slices the network sees (odd).
+        #[arg(long, default_value_t = Architecture::default().in_slices)]
+        in_slices: usize,
+        /// Continue from these weights instead of starting from scratch (the same
+        /// architecture, or one that sees more slices: the new ones start at zero).
         #[arg(long)]
         init: Option<PathBuf>,
     },
@@ -49,9 +53,13 @@ enum Command {
         /// Folder with unet.toml and unet.safetensors.
         #[arg(long, default_value = "assets/models/segmentation")]
         model: PathBuf,
-        /// Number of held-out cases (seeds from 1000 on).
+        /// Number of held-out cases.
         #[arg(long, default_value_t = 10)]
         cases: u64,
+        /// The first held-out seed: 1000-1019 validate candidate weights, 1020 on test
+        /// the shipped ones.
+        #[arg(long, default_value_t = scoring::FIRST_EVAL_SEED)]
+        first_seed: u64,
         /// Grid size of the generated cases: small, demo, medium, full.
         #[arg(long, default_value = "demo")]
         size: String,
@@ -80,8 +88,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train { out, first_seed, last_seed, steps, batch, crop, learning_rate, base_channels, init } => {
-            let arch = Architecture { base_channels, ..Default::default() };
+        Command::Train { out, first_seed, last_seed, steps, batch, crop, learning_rate, base_channels, in_slices, init } => {
+            let arch = Architecture { base_channels, in_slices, ..Default::default() };
+            if let Err(e) = arch.check() {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
             let opts = TrainOptions { arch: arch.clone(), seeds: (first_seed..=last_seed).collect(), steps, batch, crop, learning_rate, seed: 42, init };
             let log = |line: String| eprintln!("{line}");
             let checkpoint = |vm: &candle_nn::VarMap, step: usize| {
@@ -91,7 +103,7 @@ fn main() -> ExitCode {
             };
             train::train(&opts, &log, &checkpoint).map(|_| ()).map_err(|e| e.to_string())
         }
-        Command::Eval { model, cases, size, table } => eval(&model, cases, &size, table.as_deref()),
+        Command::Eval { model, cases, first_seed, size, table } => eval(&model, first_seed, cases, &size, table.as_deref()),
         Command::Bench { model, size, seed, device, batch, out } => bench(&model, &size, seed, &device, batch, &out),
     };
     match result {
@@ -103,12 +115,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn eval(dir: &std::path::Path, cases: u64, size: &str, table: Option<&std::path::Path>) -> Result<(), String> {
+fn eval(dir: &std::path::Path, first_seed: u64, cases: u64, size: &str, table: Option<&std::path::Path>) -> Result<(), String> {
+    if first_seed < scoring::FIRST_EVAL_SEED {
+        return Err(format!("seed {first_seed} is a training seed; held-out seeds start at {}", scoring::FIRST_EVAL_SEED));
+    }
     let size = isotherm_phantom::Size::parse(size).ok_or_else(|| format!("unknown size '{size}' (small, demo, medium, full)"))?;
     let device = model::device("auto")?;
     let net = model::load(&dir.join("unet.toml"), "", &dir.join("unet.safetensors"), "", &device)?;
     let mut scores = Vec::new();
-    for seed in scoring::FIRST_EVAL_SEED..scoring::FIRST_EVAL_SEED + cases {
+    for seed in first_seed..first_seed + cases {
         let case = isotherm_phantom::generate(&isotherm_phantom::Config::new(seed, size));
         let s = scoring::score(&net, &device, &case, seed)?;
         eprintln!("seed {seed}: liver {:.3}/{:.3}, tumour {:.3}, found {}/{}, fp {}, zone {:.3} ({:.1} s)", s.liver_dice_pre, s.liver_dice_post, s.tumour_dice, s.found, s.lesions, s.false_positives, s.zone_dice, s.seconds);
