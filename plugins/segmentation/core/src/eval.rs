@@ -40,6 +40,16 @@ pub struct CaseScore {
     pub found: usize,
     pub false_positives: usize,
     pub zone_dice: f64,
+    /// Where the zone went wrong: the share of true zone voxels labelled tumour, and
+    /// labelled liver or background.
+    pub zone_as_tumour: f64,
+    pub zone_as_other: f64,
+    /// The share of true tumour voxels on the post-ablation scan (untreated tumours, and
+    /// what the zone left of a treated one) labelled zone: the error that would make
+    /// tumour look treated.
+    pub tumour_as_zone: f64,
+    /// The true zone's volume on the post-ablation grid, ml.
+    pub zone_ml: f64,
     pub seconds: f64,
 }
 
@@ -90,6 +100,22 @@ pub fn score(net: &UNet, device: &Device, case: &Case, seed: u64) -> Result<Case
     let truth_post = &case.post_labels.labels;
     let diameters: Vec<(u16, f64)> = case.truth.tumours.iter().map(|t| (t.id as u16, 2.0 * t.mean_radius_mm)).collect();
     let (lesions, found, false_positives) = detection(&case.pre_tumours.labels, &diameters, &pre, 10.0);
+    let (mut zone, mut as_tumour, mut as_other) = (0usize, 0usize, 0usize);
+    for (&t, &p) in truth_post.iter().zip(&post.labels) {
+        if t == labels::ABLATION_ZONE {
+            zone += 1;
+            as_tumour += (p == TUMOUR) as usize;
+            as_other += (p != TUMOUR && p != ABLATION_ZONE) as usize;
+        }
+    }
+    let share = |n: usize| if zone == 0 { 0.0 } else { n as f64 / zone as f64 };
+    let (mut tumour, mut tumour_as_zone) = (0usize, 0usize);
+    for (&t, &p) in truth_post.iter().zip(&post.labels) {
+        if t == labels::TUMOUR {
+            tumour += 1;
+            tumour_as_zone += (p == ABLATION_ZONE) as usize;
+        }
+    }
     Ok(CaseScore {
         seed,
         liver_dice_pre: dice(truth_pre.iter().map(|&l| l != 0), pre.labels.iter().map(|&l| l != 0)),
@@ -99,6 +125,10 @@ pub fn score(net: &UNet, device: &Device, case: &Case, seed: u64) -> Result<Case
         found,
         false_positives,
         zone_dice: dice(truth_post.iter().map(|&l| l == labels::ABLATION_ZONE), post.labels.iter().map(|&l| l == ABLATION_ZONE)),
+        zone_as_tumour: share(as_tumour),
+        zone_as_other: share(as_other),
+        tumour_as_zone: if tumour == 0 { 0.0 } else { tumour_as_zone as f64 / tumour as f64 },
+        zone_ml: zone as f64 * case.post_ct.geometry.voxel_volume_mm3() / 1000.0,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -127,11 +157,11 @@ pub fn summarise(scores: &[CaseScore]) -> Summary {
 
 /// The evaluation table, Markdown, with the targets and whether each is met.
 pub fn table(scores: &[CaseScore]) -> String {
-    let mut out = String::from("| seed | liver Dice (pre) | liver Dice (post) | tumour Dice | lesions found | false positives | zone Dice | s |\n|---|---|---|---|---|---|---|---|\n");
+    let mut out = String::from("| seed | liver Dice (pre) | liver Dice (post) | tumour Dice | lesions found | false positives | zone ml | zone Dice | zone as tumour | zone as liver or background | post tumour as zone | s |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for s in scores {
         out += &format!(
-            "| {} | {:.3} | {:.3} | {:.3} | {}/{} | {} | {:.3} | {:.1} |\n",
-            s.seed, s.liver_dice_pre, s.liver_dice_post, s.tumour_dice, s.found, s.lesions, s.false_positives, s.zone_dice, s.seconds
+            "| {} | {:.3} | {:.3} | {:.3} | {}/{} | {} | {:.1} | {:.3} | {:.0} % | {:.0} % | {:.0} % | {:.1} |\n",
+            s.seed, s.liver_dice_pre, s.liver_dice_post, s.tumour_dice, s.found, s.lesions, s.false_positives, s.zone_ml, s.zone_dice, 100.0 * s.zone_as_tumour, 100.0 * s.zone_as_other, 100.0 * s.tumour_as_zone, s.seconds
         );
     }
     let m = summarise(scores);
@@ -145,8 +175,20 @@ pub fn table(scores: &[CaseScore]) -> String {
         m.false_positives_per_case, t.false_positives_per_case, mark(m.false_positives_per_case <= t.false_positives_per_case),
         m.zone_dice, t.zone_dice, mark(m.zone_dice >= t.zone_dice),
     );
+    // Dice is harsh on small structures: say how the zone score splits by size.
+    let split = |small: bool| {
+        let d: Vec<f64> = scores.iter().filter(|s| (s.zone_ml < SMALL_ZONE_ML) == small).map(|s| s.zone_dice).collect();
+        if d.is_empty() { "-".to_string() } else { format!("{:.3} ({} cases)", d.iter().sum::<f64>() / d.len() as f64, d.len()) }
+    };
+    let tumour_as_zone = scores.iter().map(|s| s.tumour_as_zone).sum::<f64>() / scores.len().max(1) as f64;
+    out += &format!("\nPost-ablation tumour labelled zone: {:.1} % on average (not a target; it would make tumour look treated).", 100.0 * tumour_as_zone);
+    out += &format!("\nAblation-zone Dice by true zone volume: under {SMALL_ZONE_ML} ml {}, {SMALL_ZONE_ML} ml or more {}.\n", split(true), split(false));
     out
 }
+
+/// Below this volume a zone counts as small in the evaluation's size split (a sphere of
+/// 10 ml is 27 mm across).
+pub const SMALL_ZONE_ML: f64 = 10.0;
 
 #[cfg(test)]
 mod tests {

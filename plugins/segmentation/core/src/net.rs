@@ -45,7 +45,7 @@ impl Default for Architecture {
     fn default() -> Self {
         Architecture {
             architecture: "unet-2.5d".into(),
-            in_slices: 3,
+            in_slices: 5,
             base_channels: 8,
             depth: 3,
             groups: 4,
@@ -286,7 +286,7 @@ mod tests {
         let arch = Architecture { base_channels: 4, groups: 2, depth: 2, tile: 32, overlap: 8, ..Default::default() };
         let varmap = VarMap::new();
         let net = UNet::new(&arch, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
-        let x = Tensor::randn(0f32, 1.0, (2, 3, 16, 24), &Device::Cpu).unwrap();
+        let x = Tensor::randn(0f32, 1.0, (2, arch.in_slices, 16, 24), &Device::Cpu).unwrap();
         let y = net.forward(&x).unwrap();
         assert_eq!(y.dims(), &[2, 4, 16, 24]);
 
