@@ -81,13 +81,29 @@ impl Rng {
     }
 }
 
-/// Generates the training volumes for `seeds` (pre and post per seed).
-pub fn make_samples(arch: &Architecture, seeds: &[u64], log: &(dyn Fn(String) + Sync)) -> Vec<Sample> {
+/// Tumour radii of a "small lesions" case, mm: its ablation zone (tumour plus a margin
+/// of -3 to 9 mm) is then mostly under 10 ml, the zones the network misses most.
+pub const SMALL_TUMOUR_RADIUS_MM: (f64, f64) = (4.0, 9.0);
+
+/// The generator settings of a training seed: its grid size, and small tumours for a
+/// share `small_tumours` of the seeds (drawn from the seed alone, so the other seeds'
+/// augmentation stays what earlier runs had).
+pub fn config_for_seed(seed: u64, small_tumours: f64) -> Config {
+    let mut config = Config::new(seed, size_for_seed(seed));
+    if Rng::new(seed ^ 0x5EED).uniform() < small_tumours {
+        (config.min_radius, config.max_radius) = SMALL_TUMOUR_RADIUS_MM;
+    }
+    config
+}
+
+/// Generates the training volumes for `seeds` (pre and post per seed); a share
+/// `small_tumours` of the seeds draws its tumours from [`SMALL_TUMOUR_RADIUS_MM`].
+pub fn make_samples(arch: &Architecture, seeds: &[u64], small_tumours: f64, log: &(dyn Fn(String) + Sync)) -> Vec<Sample> {
     seeds
         .par_iter()
         .flat_map_iter(|&seed| {
             let mut rng = Rng::new(seed.wrapping_mul(7919));
-            let mut config = Config::new(seed, size_for_seed(seed));
+            let mut config = config_for_seed(seed, small_tumours);
             config.noise_hu = rng.range(8.0, 18.0);
             let case = generate(&config);
             let mut out = Vec::new();
@@ -195,6 +211,8 @@ pub struct TrainOptions {
     pub crop: usize,
     pub learning_rate: f64,
     pub seed: u64,
+    /// The share of seeds generated with small tumours (and so small ablation zones).
+    pub small_tumours: f64,
     /// Start from these weights (same architecture) instead of from scratch.
     pub init: Option<std::path::PathBuf>,
 }
@@ -204,7 +222,7 @@ pub struct TrainOptions {
 pub fn train(opts: &TrainOptions, log: &(dyn Fn(String) + Sync), checkpoint: &dyn Fn(&VarMap, usize)) -> candle_core::Result<VarMap> {
     let device = Device::Cpu;
     let start = Instant::now();
-    let samples = make_samples(&opts.arch, &opts.seeds, log);
+    let samples = make_samples(&opts.arch, &opts.seeds, opts.small_tumours, log);
     log(format!("{} training volumes in {:.1} s", samples.len(), start.elapsed().as_secs_f64()));
     let varmap = VarMap::new();
     let net = UNet::new(&opts.arch, VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
@@ -278,7 +296,7 @@ mod tests {
     fn a_few_steps_reduce_the_loss_on_a_small_phantom() {
         // Training works end to end: data, crops, loss, gradients, optimiser.
         let arch = Architecture { base_channels: 4, groups: 2, depth: 2, tile: 32, overlap: 8, working_spacing_mm: [4.0, 4.0, 5.0], ..Default::default() };
-        let samples = make_samples(&arch, &[6], &|_| {});
+        let samples = make_samples(&arch, &[6], 0.0, &|_| {});
         assert_eq!(samples.len(), 2);
         assert!(samples.iter().all(|s| !s.lesion.is_empty() && !s.liver.is_empty()));
         let varmap = VarMap::new();
@@ -316,5 +334,17 @@ mod tests {
         let err = load_init(&other, &dir.join("unet.safetensors"), &Device::Cpu).unwrap_err().to_string();
         assert!(err.contains("unet.safetensors") && err.contains("the network needs"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_share_of_seeds_gets_small_tumours() {
+        let small = |share: f64| (100..500u64).filter(|&s| config_for_seed(s, share).max_radius == SMALL_TUMOUR_RADIUS_MM.1).count();
+        assert_eq!(small(0.0), 0);
+        assert_eq!(small(1.0), 400);
+        let half = small(0.5);
+        assert!((160..240).contains(&half), "{half} of 400 seeds");
+        // Without the option a seed is generated as before it existed.
+        let plain = config_for_seed(123, 0.0);
+        assert_eq!((plain.min_radius, plain.max_radius), (Config::new(123, Size::Demo).min_radius, Config::new(123, Size::Demo).max_radius));
     }
 }

@@ -43,6 +43,10 @@ enum Command {
         /// Neighbouring axial slices the network sees (odd).
         #[arg(long, default_value_t = Architecture::default().in_slices)]
         in_slices: usize,
+        /// The share of training seeds generated with small tumours (radius 4-9 mm), whose
+        /// ablation zones are mostly under 10 ml.
+        #[arg(long, default_value_t = 0.0)]
+        small_tumours: f64,
         /// Continue from these weights instead of starting from scratch (the same
         /// architecture, or one that sees more slices: the new ones start at zero).
         #[arg(long)]
@@ -88,13 +92,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train { out, first_seed, last_seed, steps, batch, crop, learning_rate, base_channels, in_slices, init } => {
+        Command::Train { out, first_seed, last_seed, steps, batch, crop, learning_rate, base_channels, in_slices, small_tumours, init } => {
             let arch = Architecture { base_channels, in_slices, ..Default::default() };
             if let Err(e) = arch.check() {
                 eprintln!("error: {e}");
                 return ExitCode::FAILURE;
             }
-            let opts = TrainOptions { arch: arch.clone(), seeds: (first_seed..=last_seed).collect(), steps, batch, crop, learning_rate, seed: 42, init };
+            let opts = TrainOptions { arch: arch.clone(), seeds: (first_seed..=last_seed).collect(), steps, batch, crop, learning_rate, seed: 42, small_tumours, init };
             let log = |line: String| eprintln!("{line}");
             let checkpoint = |vm: &candle_nn::VarMap, step: usize| {
                 if let Err(e) = train::save(vm, &arch, &out) {
