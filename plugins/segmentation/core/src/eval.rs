@@ -100,22 +100,18 @@ pub fn score(net: &UNet, device: &Device, case: &Case, seed: u64) -> Result<Case
     let truth_post = &case.post_labels.labels;
     let diameters: Vec<(u16, f64)> = case.truth.tumours.iter().map(|t| (t.id as u16, 2.0 * t.mean_radius_mm)).collect();
     let (lesions, found, false_positives) = detection(&case.pre_tumours.labels, &diameters, &pre, 10.0);
-    let (mut zone, mut as_tumour, mut as_other) = (0usize, 0usize, 0usize);
+    let (mut zone, mut as_tumour, mut as_other, mut tumour, mut tumour_as_zone) = (0usize, 0usize, 0usize, 0usize, 0usize);
     for (&t, &p) in truth_post.iter().zip(&post.labels) {
         if t == labels::ABLATION_ZONE {
             zone += 1;
             as_tumour += (p == TUMOUR) as usize;
             as_other += (p != TUMOUR && p != ABLATION_ZONE) as usize;
-        }
-    }
-    let share = |n: usize| if zone == 0 { 0.0 } else { n as f64 / zone as f64 };
-    let (mut tumour, mut tumour_as_zone) = (0usize, 0usize);
-    for (&t, &p) in truth_post.iter().zip(&post.labels) {
-        if t == labels::TUMOUR {
+        } else if t == labels::TUMOUR {
             tumour += 1;
             tumour_as_zone += (p == ABLATION_ZONE) as usize;
         }
     }
+    let share = |n: usize| if zone == 0 { 0.0 } else { n as f64 / zone as f64 };
     Ok(CaseScore {
         seed,
         liver_dice_pre: dice(truth_pre.iter().map(|&l| l != 0), pre.labels.iter().map(|&l| l != 0)),

@@ -213,7 +213,7 @@ pub struct TrainOptions {
     pub seed: u64,
     /// The share of seeds generated with small tumours (and so small ablation zones).
     pub small_tumours: f64,
-    /// Start from these weights (same architecture) instead of from scratch.
+    /// Start from these weights instead of from scratch (see [`load_init`]).
     pub init: Option<std::path::PathBuf>,
 }
 

@@ -126,6 +126,8 @@ fn eval(dir: &std::path::Path, first_seed: u64, cases: u64, size: &str, table: O
     let size = isotherm_phantom::Size::parse(size).ok_or_else(|| format!("unknown size '{size}' (small, demo, medium, full)"))?;
     let device = model::device("auto")?;
     let net = model::load(&dir.join("unet.toml"), "", &dir.join("unet.safetensors"), "", &device)?;
+    let set = if first_seed >= scoring::FIRST_TEST_SEED { "test" } else if first_seed + cases <= scoring::FIRST_TEST_SEED { "validation" } else { "validation and test" };
+    eprintln!("seeds {first_seed}-{}: the {set} set", first_seed + cases - 1);
     let mut scores = Vec::new();
     for seed in first_seed..first_seed + cases {
         let case = isotherm_phantom::generate(&isotherm_phantom::Config::new(seed, size));
