@@ -11,6 +11,9 @@ use crate::rng::Rng;
 pub const HEAT_SINK_MIN_RADIUS: f64 = 3.0;
 /// How far from such a vessel's wall the zone stops, mm.
 pub const HEAT_SINK_GAP: f64 = 2.5;
+/// The smallest short semi-axis of a zone, mm: a 2 cm short axis, two standard deviations
+/// below a clinical series' 3.7 +/- 0.8 cm (clinical-facts, "Clinical zone size").
+pub const MIN_SHORT_SEMI_AXIS: f64 = 10.0;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Needle {
@@ -49,10 +52,16 @@ impl Zone {
         self.implicit(p) < 0.0 && self.sinks.iter().all(|s| s.centreline_distance(p) - s.radius > HEAT_SINK_GAP)
     }
 
-    /// Inside the zone and within `width` mm of its ellipsoidal edge (the hyperaemic rim).
+    /// Outside the zone but within about `width` mm of it: the hyperaemic rim. It is
+    /// reactive tissue around the coagulation, not part of it, so it carries no zone label
+    /// (the zone a margin is measured to is the non-enhancing part).
     pub fn in_rim(&self, p: [f64; 3], width: f64) -> bool {
         let v = self.implicit(p);
-        v < 0.0 && v > -width / self.short
+        let gap = self.sinks.iter().map(|s| s.centreline_distance(p) - s.radius).fold(f64::INFINITY, f64::min);
+        let beyond_edge = (0.0..width / self.short).contains(&v) && gap > HEAT_SINK_GAP;
+        // Inside the ellipsoid, the rim lines the surface the heat sink carved.
+        let at_carve = v < 0.0 && gap <= HEAT_SINK_GAP && gap > HEAT_SINK_GAP - width;
+        beyond_edge || at_carve
     }
 
     /// Largest extent from the centre, mm.
@@ -63,7 +72,8 @@ impl Zone {
 
 /// Plans a treatment of `target`: the needle comes in from the right-anterior body
 /// wall; the zone's size is drawn so the intended margin ranges from uncovered (-3 mm)
-/// to generous (+9 mm), as cases vary in practice.
+/// to generous (+9 mm), as cases vary in practice, but is never below a clinical zone's
+/// (a small tumour is under-treated by a zone placed off it instead).
 pub fn treat(rng: &mut Rng, anatomy: &Anatomy, target: &Tumour) -> (Needle, Zone, f64) {
     let intended_margin = rng.range(-3.0, 9.0);
     let approach = normalize([rng.range(0.6, 1.0), rng.range(0.2, 0.7), rng.range(-0.2, 0.2)]);
@@ -78,11 +88,14 @@ pub fn treat(rng: &mut Rng, anatomy: &Anatomy, target: &Tumour) -> (Needle, Zone
         entry = p;
     }
     let axis = normalize(sub(target.centre, entry));
-    let short = (target.radius + intended_margin).max(4.0);
+    // No microwave zone is smaller than about 2 cm across; a small tumour is
+    // under-treated by a zone that misses it, so what the floor adds becomes an offset.
+    let wanted = target.radius + intended_margin;
+    let short = wanted.max(MIN_SHORT_SEMI_AXIS);
     let long = short * rng.range(1.3, 1.6);
     // The zone sits around the tip; the tip is placed a little past the tumour centre,
     // with a small lateral miss.
-    let miss = scale(normalize(crate::anatomy::cross(axis, rng.direction())), rng.range(0.0, 2.5));
+    let miss = scale(normalize(crate::anatomy::cross(axis, rng.direction())), rng.range(0.0, 2.5) + (short - wanted));
     let centre = add(add(target.centre, scale(axis, rng.range(-2.0, 2.0))), miss);
     let tip = add(centre, scale(axis, long * 0.35));
     let sinks = anatomy

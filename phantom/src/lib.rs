@@ -2,7 +2,7 @@
 //!
 //! Seeded synthetic abdominal CT cases for demos, training and tests: a pre-ablation
 //! CT with liver, vessels and 1-4 tumours, the matching post-ablation CT (needle track,
-//! ablation zone with hyperaemic rim, heat-sink notch) after a known breathing shift
+//! ablation zone ringed by a hyperaemic rim, heat-sink notch) after a known breathing shift
 //! and smooth deformation, and the ground truth for all of it.
 //!
 //! Everything is sampled from one analytic model ([`anatomy::Anatomy`]) so the truth

@@ -18,7 +18,8 @@ pub struct Rendered {
 }
 
 /// Ablation zone intensity: non-enhancing coagulation, 30-50 HU below liver
-/// (clinical-facts, "Ablation zone"), with a thin brighter hyperaemic rim.
+/// (clinical-facts, "Ablation zone"), ringed by a thin brighter hyperaemic rim in the
+/// liver around it.
 const ZONE_HU: f64 = LIVER_HU - 45.0;
 const RIM_HU: f64 = LIVER_HU + 20.0;
 const RIM_MM: f64 = 1.5;
@@ -62,10 +63,13 @@ pub fn render(anatomy: &Anatomy, treatment: Option<(&Zone, &Needle)>, geometry: 
                     };
                     if let Some((zone, needle)) = treatment {
                         let in_liver = label != 0;
-                        if in_liver && norm(sub(q, zone.centre)) < zone.bound() && zone.contains(q) {
-                            hu = if zone.in_rim(q, RIM_MM) { RIM_HU } else { ZONE_HU };
+                        let near = in_liver && norm(sub(q, zone.centre)) < zone.bound() + RIM_MM;
+                        if near && zone.contains(q) {
+                            hu = ZONE_HU;
                             label = labels::ABLATION_ZONE;
                             t[m] = 0;
+                        } else if near && label == labels::LIVER && zone.in_rim(q, RIM_MM) {
+                            hu = RIM_HU;
                         } else if in_liver && crate::anatomy::segment_distance(q, needle.entry, needle.tip) < TRACK_RADIUS_MM {
                             hu = ZONE_HU;
                         }
