@@ -137,7 +137,7 @@ pub fn batch(samples: &[Sample], arch: &Architecture, size: usize, crop: usize, 
     let with_zone: Vec<usize> = (0..samples.len()).filter(|&i| !samples[i].zone.is_empty()).collect();
     for b in 0..size {
         // A third of the crops centre on an ablation zone: it is the rarest class, and
-        // the one most easily taken for tumour or for liver (its bright rim).
+        // the one most easily taken for tumour (small zones especially).
         if !with_zone.is_empty() && rng.uniform() < ZONE_CROPS {
             let s = &samples[with_zone[rng.below(with_zone.len())]];
             let centre = s.zone[rng.below(s.zone.len())] as usize;

@@ -58,9 +58,9 @@ enum Command {
         #[arg(long, default_value = "assets/models/segmentation")]
         model: PathBuf,
         /// Number of held-out cases.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 50)]
         cases: u64,
-        /// The first held-out seed: 1000-1019 validate candidate weights, 1020 on test
+        /// The first held-out seed: 1000-1049 validate candidate weights, 1050 on test
         /// the shipped ones.
         #[arg(long, default_value_t = scoring::FIRST_EVAL_SEED)]
         first_seed: u64,
