@@ -88,8 +88,8 @@ pub fn treat(rng: &mut Rng, anatomy: &Anatomy, target: &Tumour) -> (Needle, Zone
         entry = p;
     }
     let axis = normalize(sub(target.centre, entry));
-    // No microwave zone is smaller than about 2 cm across; a small tumour is
-    // under-treated by a zone that misses it, so what the floor adds becomes an offset.
+    // Microwave zones are rarely under 2 cm across; a small tumour is under-treated by
+    // a zone that misses it, so what the floor adds becomes an offset.
     let wanted = target.radius + intended_margin;
     let short = wanted.max(MIN_SHORT_SEMI_AXIS);
     let long = short * rng.range(1.3, 1.6);
