@@ -48,8 +48,13 @@ impl Zone {
         r - 1.0 - self.shape.at(dir)
     }
 
+    /// Distance from `p` to the nearest heat-sink vessel's wall, mm (infinite if none).
+    fn sink_gap(&self, p: [f64; 3]) -> f64 {
+        self.sinks.iter().map(|s| s.centreline_distance(p) - s.radius).fold(f64::INFINITY, f64::min)
+    }
+
     pub fn contains(&self, p: [f64; 3]) -> bool {
-        self.implicit(p) < 0.0 && self.sinks.iter().all(|s| s.centreline_distance(p) - s.radius > HEAT_SINK_GAP)
+        self.implicit(p) < 0.0 && self.sink_gap(p) > HEAT_SINK_GAP
     }
 
     /// Outside the zone but within about `width` mm of it: the hyperaemic rim. It is
@@ -57,7 +62,7 @@ impl Zone {
     /// (the zone a margin is measured to is the non-enhancing part).
     pub fn in_rim(&self, p: [f64; 3], width: f64) -> bool {
         let v = self.implicit(p);
-        let gap = self.sinks.iter().map(|s| s.centreline_distance(p) - s.radius).fold(f64::INFINITY, f64::min);
+        let gap = self.sink_gap(p);
         let beyond_edge = (0.0..width / self.short).contains(&v) && gap > HEAT_SINK_GAP;
         // Inside the ellipsoid, the rim lines the surface the heat sink carved.
         let at_carve = v < 0.0 && gap <= HEAT_SINK_GAP && gap > HEAT_SINK_GAP - width;
