@@ -82,7 +82,8 @@ impl Rng {
 }
 
 /// Tumour radii of a "small lesions" case, mm: its ablation zone (tumour plus a margin
-/// of -3 to 9 mm) is then mostly under 10 ml, the zones the network misses most.
+/// of -3 to 9 mm, at least 2 cm across) is then often under 10 ml, the zones the
+/// network misses most.
 pub const SMALL_TUMOUR_RADIUS_MM: (f64, f64) = (4.0, 9.0);
 
 /// The generator settings of a training seed: its grid size, and small tumours for a

@@ -44,7 +44,7 @@ enum Command {
         #[arg(long, default_value_t = Architecture::default().in_slices)]
         in_slices: usize,
         /// The share of training seeds generated with small tumours (radius 4-9 mm), whose
-        /// ablation zones are mostly under 10 ml.
+        /// ablation zones are often under 10 ml.
         #[arg(long, default_value_t = 0.0)]
         small_tumours: f64,
         /// Continue from these weights instead of starting from scratch (the same
