@@ -156,15 +156,54 @@ fn label_table() -> Vec<LabelEntry> {
     ]
 }
 
-/// Generates a case.
-pub fn generate(config: &Config) -> Case {
+/// The anatomy and its treatment, before anything is rendered (cheap: no grid).
+struct Plan {
+    rng: Rng,
+    anatomy: Anatomy,
+    target: anatomy::Tumour,
+    needle: Needle,
+    zone: ablation::Zone,
+    intended: f64,
+}
+
+fn plan(config: &Config) -> Plan {
     let mut rng = Rng::new(config.seed);
     let count = config.tumours.unwrap_or_else(|| rng.int(1, 4) as usize).clamp(1, 4);
-    let plan = TumourPlan { count, min_radius: config.min_radius, max_radius: config.max_radius };
-    let anatomy = Anatomy::generate(&mut rng.fork(11), plan);
+    let tumours = TumourPlan { count, min_radius: config.min_radius, max_radius: config.max_radius };
+    let anatomy = Anatomy::generate(&mut rng.fork(11), tumours);
     let mut treat_rng = rng.fork(12);
     let target = anatomy.tumours[treat_rng.int(0, anatomy.tumours.len() as i64 - 1) as usize].clone();
     let (needle, zone, intended) = ablation::treat(&mut treat_rng, &anatomy, &target);
+    Plan { rng, anatomy, target, needle, zone, intended }
+}
+
+/// How a seed's treatment turns out, known without rendering it: what training uses to
+/// choose cases of a kind (an under-treated large tumour, say) from many seeds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TreatmentSummary {
+    /// Mean radius of the treated tumour, mm.
+    pub tumour_radius_mm: f64,
+    pub intended_margin_mm: f64,
+    pub zone_short_semi_axis_mm: f64,
+}
+
+impl TreatmentSummary {
+    /// How much narrower than the tumour the zone is, mm (negative when it is wider).
+    /// Well above zero, tumour is left all round the zone's waist: the post-ablation scan
+    /// shows a zone inside a tumour rather than tumour inside a zone.
+    pub fn under_treatment_mm(&self) -> f64 {
+        self.tumour_radius_mm - self.zone_short_semi_axis_mm
+    }
+}
+
+pub fn treatment_summary(config: &Config) -> TreatmentSummary {
+    let p = plan(config);
+    TreatmentSummary { tumour_radius_mm: p.target.radius, intended_margin_mm: p.intended, zone_short_semi_axis_mm: p.zone.short }
+}
+
+/// Generates a case.
+pub fn generate(config: &Config) -> Case {
+    let Plan { mut rng, anatomy, target, needle, zone, intended } = plan(config);
     let deformation = Deformation::generate(&mut rng.fork(13));
 
     let (dims, spacing) = config.size.grid();

@@ -147,3 +147,33 @@ fn small_tumours_get_clinically_sized_zones_that_can_still_miss() {
     }
     assert!(missed >= 3, "{missed} under-treated cases among the seeds");
 }
+
+#[test]
+fn treatment_summary_predicts_the_generated_treatment() {
+    for seed in 2..5 {
+        let config = Config::new(seed, Size::Small);
+        let s = isotherm_phantom::treatment_summary(&config);
+        let t = generate(&config).truth;
+        let treated = t.tumours.iter().find(|x| x.treated).unwrap();
+        assert_eq!(s.tumour_radius_mm, treated.mean_radius_mm);
+        assert_eq!(s.intended_margin_mm, t.intended_margin_mm);
+        assert_eq!(s.zone_short_semi_axis_mm, t.ablation_zone.short_semi_axis_mm);
+    }
+    // A zone well narrower than its tumour leaves tumour around its waist (its ends, along
+    // the needle, reach past the tumour into liver); a zone well wider leaves none.
+    let tumour_share_around_zone = |config: &Config| {
+        let c = generate(config);
+        let l = &c.post_labels.labels;
+        let g = c.post_ct.geometry;
+        let zone: Vec<bool> = l.iter().map(|&v| v == labels::ABLATION_ZONE).collect();
+        let d = edt::signed_distance(&zone, g.dims_usize(), g.spacing);
+        let shell = |label: u16| (0..l.len()).filter(|&i| d[i] > 0.0 && d[i] < 4.0 && l[i] == label).count() as f64;
+        shell(labels::TUMOUR) / (shell(labels::TUMOUR) + shell(labels::LIVER))
+    };
+    let find = |wanted: &dyn Fn(f64) -> bool| (2000..).map(|seed| Config::new(seed, Size::Small)).find(|c| wanted(isotherm_phantom::treatment_summary(c).under_treatment_mm())).unwrap();
+    let under = find(&|mm| mm > 2.0);
+    let covered = find(&|mm| mm < -4.0);
+    let (a, b) = (tumour_share_around_zone(&under), tumour_share_around_zone(&covered));
+    assert!(a > 0.25, "seed {}: {a:.2} of the shell round the zone is tumour", under.seed);
+    assert!(b < 0.02, "seed {}: {b:.2} of the shell round the zone is tumour", covered.seed);
+}
