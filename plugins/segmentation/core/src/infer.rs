@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor};
 use isotherm_sdk::abi::{Geometry, Volume};
 
 use crate::net::UNet;
-use crate::preprocess::{classes_on, stack, to_working, working_geometry};
+use crate::preprocess::{classes_on, inference_geometry, stack, to_working};
 
 /// Where the inference loop reports to: progress in 0..1 and a cancellation check.
 pub trait Progress {
@@ -64,7 +64,7 @@ fn ramp(len: usize, overlap: usize) -> Vec<f32> {
 /// Runs the network over the whole volume.
 pub fn predict(net: &UNet, ct: &Volume, device: &Device, batch: usize, progress: &dyn Progress) -> Result<Prediction, InferError> {
     let arch = &net.arch;
-    let working = working_geometry(&ct.geometry, arch.working_spacing_mm, 0.0);
+    let working = inference_geometry(&ct.geometry, arch);
     let image = to_working(&ct.to_f32(), &ct.geometry, &working, arch);
     let dims = working.dims_usize();
     let [nx, ny, nz] = dims;

@@ -51,6 +51,10 @@ enum Command {
         /// architecture, or one that sees more slices: the new ones start at zero).
         #[arg(long)]
         init: Option<PathBuf>,
+        /// Also train on every other training seed whose ablation zone sits inside an
+        /// under-treated tumour (the hardest zones to tell from tumour).
+        #[arg(long)]
+        under_treated: bool,
     },
     /// Score a trained network on held-out phantom seeds and print the table.
     Eval {
@@ -58,9 +62,9 @@ enum Command {
         #[arg(long, default_value = "assets/models/segmentation")]
         model: PathBuf,
         /// Number of held-out cases.
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = scoring::FIRST_TEST_SEED - scoring::FIRST_EVAL_SEED)]
         cases: u64,
-        /// The first held-out seed: 1000-1049 validate candidate weights, 1050 on test
+        /// The first held-out seed: 1000-1079 validate candidate weights, 1080 on test
         /// the shipped ones.
         #[arg(long, default_value_t = scoring::FIRST_EVAL_SEED)]
         first_seed: u64,
@@ -92,13 +96,23 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train { out, first_seed, last_seed, steps, batch, crop, learning_rate, base_channels, in_slices, small_tumours, init } => {
+        Command::Train { out, first_seed, last_seed, steps, batch, crop, learning_rate, base_channels, in_slices, small_tumours, init, under_treated } => {
             let arch = Architecture { base_channels, in_slices, ..Default::default() };
             if let Err(e) = arch.check() {
                 eprintln!("error: {e}");
                 return ExitCode::FAILURE;
             }
-            let opts = TrainOptions { arch: arch.clone(), seeds: (first_seed..=last_seed).collect(), steps, batch, crop, learning_rate, seed: 42, small_tumours, init };
+            if first_seed > last_seed || !(first_seed..=last_seed).all(scoring::is_training_seed) {
+                eprintln!("error: training seeds {first_seed}-{last_seed}: they must be at least 100 and avoid {:?}, held out for evaluation", scoring::HELD_OUT_SEEDS);
+                return ExitCode::FAILURE;
+            }
+            let mut seeds: Vec<u64> = (first_seed..=last_seed).collect();
+            if under_treated {
+                let extra: Vec<u64> = train::under_treated_seeds(small_tumours).into_iter().filter(|s| !seeds.contains(s)).collect();
+                eprintln!("adding {} seeds with the zone inside an under-treated tumour", extra.len());
+                seeds.extend(extra);
+            }
+            let opts = TrainOptions { arch: arch.clone(), seeds, steps, batch, crop, learning_rate, seed: 42, small_tumours, init };
             let log = |line: String| eprintln!("{line}");
             let checkpoint = |vm: &candle_nn::VarMap, step: usize| {
                 if let Err(e) = train::save(vm, &arch, &out) {
@@ -174,7 +188,7 @@ fn bench(dir: &std::path::Path, size: &str, seed: u64, device: &str, batch: usiz
     std::fs::write(out.join("plan.json"), plan).map_err(|e| e.to_string())?;
     // A probe: one real input tile and the network's logits, to check PyTorch computes the same.
     let arch = &net.arch;
-    let working = preprocess::working_geometry(&ct.geometry, arch.working_spacing_mm, 0.0);
+    let working = preprocess::inference_geometry(&ct.geometry, arch);
     let image = preprocess::to_working(&ct.to_f32(), &ct.geometry, &working, arch);
     let (tile, k) = (64usize, working.dims[2] as usize / 2);
     let mut input = vec![0f32; 2 * arch.in_slices * tile * tile];
