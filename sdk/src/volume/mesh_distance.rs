@@ -114,8 +114,11 @@ impl MeshDistance {
         }
         let centre = [0, 1, 2].map(|a| ((p[a] - self.min[a]) / self.cell).floor() as isize);
         let mut best: Option<(f64, [f64; 3], usize)> = None;
-        let max_ring = self.dims.iter().copied().max().unwrap_or(1) as isize + 1;
-        let mut ring = 0isize;
+        // A query far outside the grid has no cell in its nearer rings: start at the
+        // first ring that reaches the grid (starting at 0 gave up before reaching it).
+        let first_ring = (0..3).map(|a| (-centre[a]).max(centre[a] - (self.dims[a] as isize - 1)).max(0)).max().unwrap_or(0);
+        let max_ring = first_ring + self.dims.iter().copied().max().unwrap_or(1) as isize + 1;
+        let mut ring = first_ring;
         loop {
             // Cells at Chebyshev distance `ring` from the query's cell.
             for dk in -ring..=ring {
@@ -194,7 +197,7 @@ mod tests {
         let field: Vec<f32> = (0..g.len()).map(|n| { let [i, j, k] = g.ijk(n); let p = g.index_to_world([i as f64, j as f64, k as f64]); (12.0 - crate::volume::dist(p, [0.0; 3])) as f32 }).collect();
         let mesh = crate::volume::mesh::isosurface(&field, &g, 0.0);
         let md = MeshDistance::new(&mesh, 3.0);
-        for (p, want) in [([0.0, 0.0, 0.0], -12.0), ([20.0, 0.0, 0.0], 8.0), ([0.0, 5.0, 5.0], 5.0f64.hypot(5.0) - 12.0), ([30.0, 30.0, 0.0], 30.0f64.hypot(30.0) - 12.0)] {
+        for (p, want) in [([0.0, 0.0, 0.0], -12.0), ([20.0, 0.0, 0.0], 8.0), ([0.0, 5.0, 5.0], 5.0f64.hypot(5.0) - 12.0), ([30.0, 30.0, 0.0], 30.0f64.hypot(30.0) - 12.0), ([-150.0, 40.0, 90.0], (150.0f64.powi(2) + 40.0f64.powi(2) + 90.0f64.powi(2)).sqrt() - 12.0)] {
             let n = md.nearest(p).unwrap();
             assert!((n.signed_distance - want).abs() < 0.15, "{p:?}: {} vs {want}", n.signed_distance);
         }
