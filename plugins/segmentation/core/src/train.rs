@@ -3,8 +3,9 @@
 //! Each training seed gives two volumes: the pre-ablation CT (liver, tumours) and the
 //! post-ablation CT (liver, residual tumour, ablation zone), generated at a grid size drawn
 //! from the seed and brought to the working grid by the same code inference uses.
-//! Augmentation: in-plane turns (+-12 deg), working spacing +-12 %, noise level of the
-//! generator 8-18 HU, then per crop intensity scale and shift and extra noise.
+//! Augmentation: in-plane turns (+-12 deg), working spacing +-12 % (slices near the
+//! working spacing kept as they are, as in inference), noise level of the generator
+//! 8-18 HU, then per crop intensity scale and shift and extra noise.
 //! Loss: cross-entropy plus soft Dice over the foreground classes (batch Dice), the usual
 //! nnU-Net pairing, which keeps small tumours from being drowned by background.
 
