@@ -36,8 +36,14 @@ pub fn device(choice: &str) -> Result<Device, String> {
 
 #[cfg(feature = "cuda")]
 fn cuda() -> Option<Device> {
-    // With dynamically loaded CUDA libraries a missing driver panics inside cudarc.
-    std::panic::catch_unwind(|| Device::new_cuda(0).ok()).ok().flatten()
+    // With dynamically loaded CUDA libraries a missing driver panics inside cudarc. Catch
+    // it, and keep its page-long message off the terminal: the caller says "no CUDA
+    // device" (or quietly uses the CPU) instead.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let device = std::panic::catch_unwind(|| Device::new_cuda(0).ok()).ok().flatten();
+    std::panic::set_hook(hook);
+    device
 }
 
 #[cfg(not(feature = "cuda"))]
