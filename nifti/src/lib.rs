@@ -318,8 +318,25 @@ fn image_file_for(header_path: &Path) -> Result<PathBuf> {
     err(header_path, format!("header of a .hdr/.img pair, but {stem}.img is missing"))
 }
 
+/// The header of a pair given by its image file (`.img`, `.img.gz`): nibabel and ITK
+/// accept either file of a pair, so do we. Any other path is its own header.
+fn header_file_for(path: &Path) -> Result<PathBuf> {
+    let s = path.to_string_lossy();
+    let Some(stem) = s.strip_suffix(".img.gz").or_else(|| s.strip_suffix(".img")) else {
+        return Ok(path.to_path_buf());
+    };
+    for cand in [format!("{stem}.hdr"), format!("{stem}.hdr.gz")] {
+        if Path::new(&cand).is_file() {
+            return Ok(PathBuf::from(cand));
+        }
+    }
+    err(path, format!("image file of a .hdr/.img pair, but its header {stem}.hdr is missing"))
+}
+
 /// Reads the header only.
 pub fn read_header(path: &Path) -> Result<Header> {
+    let header_path = header_file_for(path)?;
+    let path = header_path.as_path();
     let mut r = open_maybe_gz(path)?;
     let mut buf = vec![0u8; 540];
     let n = read_fully(&mut r, &mut buf).map_err(|e| io_problem(path, "the header", e))?;
@@ -328,6 +345,8 @@ pub fn read_header(path: &Path) -> Result<Header> {
 
 /// Raw voxel bytes of volume `index` (0-based along dims 4+), in file byte order.
 fn read_volume_bytes(path: &Path, index: u64) -> Result<(Header, Vec<u8>)> {
+    let header_path = header_file_for(path)?;
+    let path = header_path.as_path();
     let mut r = open_maybe_gz(path)?;
     let mut head = vec![0u8; 540];
     let n = read_fully(&mut r, &mut head).map_err(|e| io_problem(path, "the header", e))?;
@@ -461,7 +480,7 @@ fn default_table(labels: &[u16]) -> Vec<LabelEntry> {
 /// `case/liver.nii.gz` -> `case/liver.labels.toml`.
 pub fn label_table_path(path: &Path) -> PathBuf {
     let s = path.to_string_lossy();
-    let stem = s.strip_suffix(".nii.gz").or_else(|| s.strip_suffix(".nii")).unwrap_or(&s);
+    let stem = [".nii.gz", ".nii", ".hdr.gz", ".hdr", ".img.gz", ".img"].iter().find_map(|ext| s.strip_suffix(ext)).unwrap_or(&s);
     PathBuf::from(format!("{stem}.labels.toml"))
 }
 

@@ -52,6 +52,20 @@ fn sform_wins_over_qform_and_types_are_kept() {
     assert!(!nifti::read_header(&data_dir().join("pair_i32_be.hdr")).unwrap().little_endian);
 }
 
+#[test]
+fn a_pair_reads_the_same_from_either_file() {
+    // nibabel and ITK accept the .img of a .hdr/.img pair as well as its .hdr.
+    let by_header = nifti::read_volume(&data_dir().join("pair_i32_be.hdr"), 0).unwrap();
+    let by_image = nifti::read_volume(&data_dir().join("pair_i32_be.img"), 0).unwrap();
+    assert_eq!(by_header, by_image);
+    assert!(!nifti::read_header(&data_dir().join("pair_i32_be.img")).unwrap().little_endian);
+    // An .img whose header is missing says so, naming both.
+    let lonely = temp("lonely_image.img");
+    std::fs::copy(data_dir().join("pair_i32_be.img"), &lonely).unwrap();
+    let e = nifti::read_volume(&lonely, 0).unwrap_err().to_string();
+    assert!(e.contains("lonely_image.img") && e.contains("lonely_image.hdr is missing"), "{e}");
+}
+
 fn oblique_geometry() -> Geometry {
     let (c, s) = (25f64.to_radians().cos(), 25f64.to_radians().sin());
     // A rotation about z with the y axis flipped (determinant -1), as in LPS-style data.
