@@ -3,7 +3,7 @@
 //! saved screenshot checked: not blank, the label overlay's colour in the slice
 //! views, the template's mesh in the 3D quadrant.
 //!
-//! Needs `xvfb-run` and Mesa's Vulkan driver (`.ci/run` installs them).
+//! Needs `xvfb-run` and Mesa's Vulkan driver (`bash scripts/test.sh` installs them).
 
 use std::path::Path;
 use std::process::Command;
@@ -45,7 +45,7 @@ impl Picture {
 
 fn screenshot(args: &[&str], out: &Path) -> Picture {
     let xvfb = Command::new("sh").args(["-c", "command -v xvfb-run"]).output().unwrap();
-    assert!(xvfb.status.success(), "xvfb-run is not installed: run `bash .ci/run` (it installs xvfb and mesa-vulkan-drivers)");
+    assert!(xvfb.status.success(), "xvfb-run is not installed: run `bash scripts/test.sh` (it installs xvfb and mesa-vulkan-drivers)");
     let runtime = temp_dir("xdg-runtime");
     let mut cmd = Command::new("xvfb-run");
     cmd.args(["-a", "-s", "-screen 0 1280x800x24"]).arg(isotherm_bin()).arg("view").args(args).arg("--screenshot").arg(out).args(["--size", "1280x800"]);
@@ -106,5 +106,33 @@ fn demo_case_with_overlay_and_template_mesh_renders() {
     // Keep the picture for the README when asked.
     if let Ok(dest) = std::env::var("ISOTHERM_SAVE_SCREENSHOT") {
         std::fs::copy(&out, dest).unwrap();
+    }
+}
+
+#[test]
+fn a_run_that_cannot_start_fails_the_screenshot() {
+    build();
+    let demo = workspace_root().join("assets/cases/demo");
+    let dir = temp_dir("viewer-bad-run");
+    let ct = demo.join("pre_ct.nii.gz");
+    let runtime = temp_dir("xdg-runtime-bad-run");
+    for (extra, expected) in [
+        (vec!["--run", "no-such-plugin"], "--run no-such-plugin: no plugin 'no-such-plugin'"),
+        (vec!["--run", "template", "--param", "lower=99999"], "--run template: parameter 'lower'"),
+    ] {
+        let out = dir.join("bad.png");
+        let mut cmd = Command::new("xvfb-run");
+        cmd.args(["-a", "-s", "-screen 0 1280x800x24"]).arg(isotherm_bin()).arg("view").arg(&ct).args(&extra).arg("--screenshot").arg(&out);
+        cmd.env("XDG_RUNTIME_DIR", &runtime).env("HOME", temp_dir("viewer-home-bad-run"));
+        let lvp = Path::new("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json");
+        if lvp.is_file() {
+            cmd.env("VK_ICD_FILENAMES", lvp);
+        }
+        let o = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(err.contains(expected), "{extra:?}: {err}");
+        // The picture is still taken: the error is in its Log panel.
+        assert!(out.is_file());
     }
 }
