@@ -2,8 +2,8 @@
 //!
 //! Everything a plugin author depends on, and nothing of the host: the stable ABI
 //! ([`abi`]), the safe [`Plugin`] trait with [`export_plugin!`], parameter declarations
-//! ([`params`]), the `plugin.toml` format ([`manifest`]) and its pinned model files
-//! ([`pinned`]), volume algorithms
+//! ([`params`]), builders for what a run returns ([`output`]), the `plugin.toml` format
+//! ([`manifest`]) and its pinned model files ([`pinned`]), volume algorithms
 //! ([`volume`]) and a harness to run a plugin without the host ([`testing`]).
 //!
 //! **Architecture invariant:** no Bevy, no host types, no file formats here. A plugin
@@ -12,6 +12,7 @@
 pub mod abi;
 pub mod export;
 pub mod manifest;
+pub mod output;
 pub mod params;
 pub mod pinned;
 mod plugin;
@@ -26,11 +27,12 @@ pub use abi_stable;
 /// The names a plugin needs, in one `use isotherm_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::abi::{
-        Cell, Colormap, ErrorKind, Geometry, InputSpec, KeyValue, LabelEntry, LabelMap, LineKind, LineMarkup, Markups,
-        Mesh, NodeChange, NodeData, NodeKind, OutputSpec, ParamSpec, PluginDescriptor, PluginError, PointMarkup,
-        Report, RunOutput, SceneNode, Table, VertexScalars, Volume, VoxelData,
+        Cell, Colormap, ErrorKind, Geometry, InputSpec, KeyValue, LabelEntry, LabelMap, LineKind, LineMarkup, LogLevel,
+        Markups, Mesh, NodeChange, NodeData, NodeKind, OutputSpec, ParamSpec, ParamValue, PluginDescriptor, PluginError,
+        PointMarkup, Report, RunOutput, SceneNode, Table, VertexScalars, Volume, VoxelData,
     };
     pub use crate::export_plugin;
     pub use crate::plugin::{Host, Plugin, Request};
+    pub use crate::volume::{MaskedStats, within_radius};
     pub use abi_stable::std_types::{ROption, RString, RVec};
 }

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::abi::{InputKind, NodeKind, PluginDescriptor};
+
 /// Research plugins run anywhere; clinical ones only where a site policy allows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -20,7 +22,9 @@ pub struct Manifest {
     /// Stable identifier used on the command line (`isotherm run ID`).
     pub id: String,
     pub name: String,
-    /// The plugin's own semantic version.
+    /// The plugin's own semantic version. Leave it out to take the library's (what
+    /// `describe()` reports: `env!("CARGO_PKG_VERSION")`, Cargo's), so the two cannot drift.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub version: String,
     pub description: String,
     #[serde(default)]
@@ -48,6 +52,10 @@ pub struct Manifest {
 pub struct ManifestPort {
     pub name: String,
     pub kind: String,
+    /// For a volume input: the intensity range it is meant for, e.g. `[-1024, 3071]` for
+    /// CT in HU. The host warns (and still runs) when most of a given volume lies outside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<[f64; 2]>,
 }
 
 /// A model file pinned by hash. `path` is relative to the manifest's folder.
@@ -77,7 +85,7 @@ impl Manifest {
         if !id_ok {
             return Err(format!("id '{}' must be non-empty lower-case letters, digits, '-' or '_'", self.id));
         }
-        if parse_version(&self.version).is_none() {
+        if !self.version.is_empty() && parse_version(&self.version).is_none() {
             return Err(format!("version '{}' is not a semantic version like 1.2.3", self.version));
         }
         if parse_version(&self.sdk_version).is_none() {
@@ -92,8 +100,95 @@ impl Manifest {
             if !["volume", "labelmap", "mesh", "markups", "report"].contains(&p.kind.as_str()) {
                 return Err(format!("port '{}': unknown kind '{}'", p.name, p.kind));
             }
+            if let Some([lo, hi]) = p.range {
+                if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                    return Err(format!("port '{}': range [{lo}, {hi}] must be two finite numbers, low before high", p.name));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Whether the library is the plugin this manifest says it is: id, version (when the
+    /// manifest gives one), SDK, and the inputs and outputs by name and kind. The host
+    /// refuses a plugin on the first difference; `testing::check_manifest` runs the same
+    /// check in a plugin's own tests.
+    pub fn check_against(&self, d: &PluginDescriptor) -> Result<(), String> {
+        if d.id.as_str() != self.id {
+            return Err(format!("library reports id '{}' but the manifest says '{}'", d.id, self.id));
+        }
+        if !self.version.is_empty() && d.version.as_str() != self.version {
+            return Err(format!("library reports version {} but the manifest says {} (leave `version` out to take the library's)", d.version, self.version));
+        }
+        if !sdk_compatible(&self.sdk_version, &d.sdk_version) {
+            return Err(format!("library was built with Isotherm SDK {} but the manifest says sdk_version {}", d.sdk_version, self.sdk_version));
+        }
+        for port in &self.inputs {
+            match d.inputs.iter().find(|i| i.name.as_str() == port.name) {
+                Some(i) if input_kind_name(i.kind) == port.kind => {}
+                Some(i) => return Err(format!("input '{}' is a {} in the library but a {} in the manifest", port.name, input_kind_name(i.kind), port.kind)),
+                None => return Err(format!("manifest declares input '{}' that the library does not take", port.name)),
+            }
+        }
+        for i in d.inputs.iter() {
+            if !self.inputs.iter().any(|p| p.name == i.name.as_str()) {
+                return Err(format!("library takes input '{}' that the manifest does not declare", i.name));
+            }
+        }
+        for port in &self.outputs {
+            match d.outputs.iter().find(|o| o.name.as_str() == port.name) {
+                Some(o) if node_kind_name(o.kind) == port.kind => {}
+                Some(o) => return Err(format!("output '{}' is a {} in the library but a {} in the manifest", port.name, node_kind_name(o.kind), port.kind)),
+                None => return Err(format!("manifest declares output '{}' that the library does not give", port.name)),
+            }
+        }
+        Ok(())
+    }
+
+    /// A manifest that agrees with `d` (id, name, version left to the library, inputs,
+    /// outputs), as TOML with a comment on each field a person fills in. What
+    /// `isotherm plugins manifest LIBRARY` prints.
+    pub fn template_for(d: &PluginDescriptor, library_stem: &str) -> String {
+        let sdk = parse_version(&d.sdk_version).map(|(a, b, _)| format!("{a}.{b}")).unwrap_or_else(|| d.sdk_version.to_string());
+        let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+        let mut t = String::new();
+        t.push_str(&format!("id = {}\n", q(&d.id)));
+        t.push_str(&format!("name = {}\n", q(&d.name)));
+        t.push_str(&format!("# version: left out, so the library's ({}, Cargo's) is used\n", d.version));
+        t.push_str(&format!("description = {}\n", q(&d.description)));
+        t.push_str("authors = []              # e.g. [\"Ada Lovelace <ada@example.org>\"]\n");
+        t.push_str("license = \"UNLICENSED\"    # an SPDX id, e.g. \"MIT\" or \"Apache-2.0\"\n");
+        t.push_str("category = \"Analysis\"     # panel grouping: Segmentation, Ablation, Radiomics, Analysis...\n");
+        t.push_str(&format!("sdk_version = {}\n", q(&sdk)));
+        t.push_str("tier = \"research\"         # \"clinical\" only for a validated, approved plugin\n");
+        t.push_str(&format!("library = {}\n", q(library_stem)));
+        for i in d.inputs.iter() {
+            t.push_str(&format!("\n[[inputs]]\nname = {}\nkind = \"{}\"\n", q(&i.name), input_kind_name(i.kind)));
+        }
+        for o in d.outputs.iter() {
+            t.push_str(&format!("\n[[outputs]]\nname = {}\nkind = \"{}\"\n", q(&o.name), node_kind_name(o.kind)));
+        }
+        t.push_str("\n# Model files, pinned by hash (sha256sum FILE):\n# [[models]]\n# name = \"weights\"\n# path = \"models/weights.safetensors\"\n# sha256 = \"...\"\n");
+        t
+    }
+}
+
+/// `volume` / `labelmap`: an input kind as `plugin.toml` writes it.
+pub fn input_kind_name(k: InputKind) -> &'static str {
+    match k {
+        InputKind::Volume => "volume",
+        InputKind::LabelMap => "labelmap",
+    }
+}
+
+/// `volume` / `labelmap` / `mesh` / `markups` / `report`: a node kind as `plugin.toml` writes it.
+pub fn node_kind_name(k: NodeKind) -> &'static str {
+    match k {
+        NodeKind::Volume => "volume",
+        NodeKind::LabelMap => "labelmap",
+        NodeKind::Mesh => "mesh",
+        NodeKind::Markups => "markups",
+        NodeKind::Report => "report",
     }
 }
 

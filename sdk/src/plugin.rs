@@ -64,7 +64,8 @@ impl<'a> Request<'a> {
         self.raw.inputs.iter().find(|i| i.name.as_str() == name).map(|i| &i.data)
     }
 
-    /// The scalar volume given as input `name`.
+    /// The scalar volume given as input `name`: an error when it is missing (so use
+    /// this for required inputs) or is a label map.
     pub fn volume(&self, name: &str) -> Result<&'a Volume, PluginError> {
         match self.input(name) {
             Some(InputData::Volume(v)) => Ok(v),
@@ -75,7 +76,8 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// The volume given as optional input `name`, if any.
+    /// The volume given as optional input `name`: `None` when not given, an error when
+    /// it is a label map.
     pub fn optional_volume(&self, name: &str) -> Result<Option<&'a Volume>, PluginError> {
         match self.input(name) {
             None => Ok(None),
@@ -83,14 +85,24 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// The label map given as input `name`, if any.
-    pub fn label_map(&self, name: &str) -> Result<Option<&'a LabelMap>, PluginError> {
+    /// The label map given as input `name`: an error when it is missing (so use this for
+    /// required inputs) or is a volume. Like [`Request::volume`].
+    pub fn label_map(&self, name: &str) -> Result<&'a LabelMap, PluginError> {
         match self.input(name) {
-            Some(InputData::LabelMap(m)) => Ok(Some(m)),
+            Some(InputData::LabelMap(m)) => Ok(m),
             Some(InputData::Volume(_)) => {
                 Err(PluginError::invalid_input(format!("input '{name}' is a volume, expected a label map")))
             }
+            None => Err(PluginError::invalid_input(format!("input '{name}' is missing"))),
+        }
+    }
+
+    /// The label map given as optional input `name`: `None` when not given, an error
+    /// when it is a volume. Like [`Request::optional_volume`].
+    pub fn optional_label_map(&self, name: &str) -> Result<Option<&'a LabelMap>, PluginError> {
+        match self.input(name) {
             None => Ok(None),
+            Some(_) => self.label_map(name).map(Some),
         }
     }
 
@@ -103,6 +115,7 @@ impl<'a> Request<'a> {
             .ok_or_else(|| PluginError::invalid_input(format!("parameter '{name}' is missing")))
     }
 
+    /// A `Number` parameter (an `Integer` one is widened). The host has checked its range.
     pub fn number(&self, name: &str) -> Result<f64, PluginError> {
         match self.param(name)? {
             ParamValue::Number(x) => Ok(*x),
@@ -111,6 +124,7 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// An `Integer` parameter. The host has checked its range.
     pub fn integer(&self, name: &str) -> Result<i64, PluginError> {
         match self.param(name)? {
             ParamValue::Integer(x) => Ok(*x),
@@ -118,6 +132,7 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// A `Bool` parameter (`true`/`false`, `yes`/`no`, `1`/`0` on the command line).
     pub fn bool(&self, name: &str) -> Result<bool, PluginError> {
         match self.param(name)? {
             ParamValue::Bool(x) => Ok(*x),
@@ -125,6 +140,8 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// A `Choice` parameter: one of its declared choices (or the input name of a
+    /// `VolumeRef`).
     pub fn choice(&self, name: &str) -> Result<&'a str, PluginError> {
         match self.param(name)? {
             ParamValue::Choice(x) | ParamValue::VolumeRef(x) => Ok(x.as_str()),
@@ -132,6 +149,7 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// A `Point` parameter: world millimetres, RAS+ (`x,y,z` on the command line).
     pub fn point(&self, name: &str) -> Result<[f64; 3], PluginError> {
         match self.param(name)? {
             ParamValue::Point(p) => Ok(*p),
@@ -185,5 +203,38 @@ impl<'a> Host<'a> {
 
     pub fn warn(&self, message: &str) {
         self.log(LogLevel::Warn, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::{Geometry, NamedInput};
+
+    fn request() -> RunRequest {
+        let g = Geometry::axis_aligned([2, 1, 1], [1.0; 3], [0.0; 3]);
+        RunRequest {
+            inputs: vec![
+                NamedInput { name: "ct".into(), data: InputData::Volume(Volume::from_i16(g, vec![0, 1])) },
+                NamedInput { name: "mask".into(), data: InputData::LabelMap(LabelMap::new(g, vec![0, 1], vec![])) },
+            ]
+            .into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn volumes_and_label_maps_are_got_alike() {
+        let raw = request();
+        let r = Request::new(&raw);
+        assert!(r.volume("ct").is_ok() && r.label_map("mask").is_ok());
+        assert!(r.optional_volume("ct").unwrap().is_some() && r.optional_label_map("mask").unwrap().is_some());
+        // Missing: an error from the required getters, None from the optional ones.
+        assert_eq!(r.volume("pre").unwrap_err().message.as_str(), "input 'pre' is missing");
+        assert_eq!(r.label_map("zone").unwrap_err().message.as_str(), "input 'zone' is missing");
+        assert!(r.optional_volume("pre").unwrap().is_none() && r.optional_label_map("zone").unwrap().is_none());
+        // The wrong kind is an error either way.
+        assert!(r.label_map("ct").unwrap_err().message.contains("is a volume, expected a label map"));
+        assert!(r.optional_label_map("ct").is_err() && r.optional_volume("mask").is_err());
     }
 }

@@ -141,13 +141,31 @@ impl Outputs {
 
 impl Report {
     /// A key figure's numeric value.
-    pub fn number(&self, key: &str) -> Option<f64> {
+    pub fn number_of(&self, key: &str) -> Option<f64> {
         self.values.iter().find(|v| v.key.as_str() == key).and_then(|v| match v.value {
             crate::abi::Cell::Number(x) => Some(x),
             crate::abi::Cell::Integer(x) => Some(x as f64),
             _ => None,
         })
     }
+}
+
+/// Checks a plugin's `plugin.toml` against its `describe()` exactly as the host does at
+/// load (id, version when given, SDK, inputs and outputs), so a test fails where the two
+/// drift apart instead of the host refusing the plugin later:
+///
+/// ```ignore
+/// #[test]
+/// fn manifest_matches() {
+///     isotherm_sdk::testing::check_manifest::<MyPlugin>(concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml")).unwrap();
+/// }
+/// ```
+pub fn check_manifest<P: Plugin>(manifest_path: impl AsRef<std::path::Path>) -> Result<(), String> {
+    let path = manifest_path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let manifest = crate::manifest::Manifest::from_toml(&text, path)?;
+    let descriptor = crate::export::describe_entry::<P>().into_result().map_err(|e| format!("describe() failed: {}", e.message))?;
+    manifest.check_against(&descriptor).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// A CT-like volume of `background` HU with a sphere of `inside` HU: the smallest

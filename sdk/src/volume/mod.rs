@@ -11,9 +11,11 @@ mod geometry;
 pub mod mesh;
 pub mod mesh_distance;
 pub mod resample;
+pub mod stats;
 
 pub use crop::VoxelBox;
 pub use geometry::{WorldToIndex, det3, dist, invert3};
+pub use stats::{MaskedStats, within_radius};
 
 use abi_stable::std_types::{RString, RVec};
 
