@@ -43,7 +43,7 @@ impl Plugin for Margin {
             shell_mm: request.number("shell")?,
             smoothing: request.integer("smoothing")? as usize,
         };
-        let tumour = request.label_map("tumour")?;
+        let tumour = request.optional_label_map("tumour")?;
         let (pre, post) = (request.optional_volume("pre")?, request.optional_volume("post")?);
         match (pre, post) {
             (Some(pre), Some(post)) => {
@@ -61,7 +61,7 @@ impl Plugin for Margin {
             }
             (None, None) => {
                 let tumour = tumour.ok_or_else(|| PluginError::invalid_input("give 'pre' and 'post' CTs, or 'tumour' and 'zone' label maps"))?;
-                let zone = request.label_map("zone")?.ok_or_else(|| PluginError::invalid_input("input 'zone' is missing (or give 'pre' and 'post' CTs)"))?;
+                let zone = request.optional_label_map("zone")?.ok_or_else(|| PluginError::invalid_input("input 'zone' is missing (or give 'pre' and 'post' CTs)"))?;
                 let assessment = logic::assess(tumour, zone, &settings, host)?;
                 Ok(logic::to_output(&assessment))
             }

@@ -138,3 +138,8 @@ fn phantom_margin_matches_the_generator_truth() {
         assert!((mam - truth).abs() <= tolerance, "seed {seed}: MAM {mam:.2} vs truth {truth:.2} (tolerance {tolerance:.2})");
     }
 }
+
+#[test]
+fn manifest_matches_the_library() {
+    isotherm_sdk::testing::check_manifest::<Margin>(concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml")).unwrap();
+}

@@ -46,7 +46,7 @@ impl Plugin for Radiomics {
 
     fn run(request: &Request<'_>, host: &Host<'_>) -> Result<RunOutput, PluginError> {
         let ct = request.volume("ct")?;
-        let mask = request.label_map("mask")?.ok_or_else(|| PluginError::invalid_input("input 'mask' is missing"))?;
+        let mask = request.label_map("mask")?;
         let resegment = (request.number("resegment_min")?, request.number("resegment_max")?);
         if resegment.0 >= resegment.1 {
             return Err(PluginError::invalid_input("resegment_min must be below resegment_max"));

@@ -36,3 +36,8 @@ fn sphere_features_match_geometry_and_discretisation() {
     let e = TestRun::new().volume("ct", ct).label_map("mask", mask).param("resegment_max", "50").run::<Radiomics>().err().unwrap();
     assert!(e.message.contains("re-segmentation range"), "{}", e.message);
 }
+
+#[test]
+fn manifest_matches_the_library() {
+    isotherm_sdk::testing::check_manifest::<Radiomics>(concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml")).unwrap();
+}

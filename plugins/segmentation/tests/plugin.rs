@@ -128,3 +128,8 @@ fn a_pre_ablation_scan_gets_no_ablation_zone() {
     assert!(tumour > 0.85, "tumour Dice {tumour}");
     assert!(pre.mesh("ablation-zone").is_none(), "no zone surface");
 }
+
+#[test]
+fn manifest_matches_the_library() {
+    isotherm_sdk::testing::check_manifest::<Segmentation>(concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml")).unwrap();
+}

@@ -32,7 +32,7 @@ impl Plugin for Template {
 
     fn run(request: &Request<'_>, host: &Host<'_>) -> Result<RunOutput, PluginError> {
         let ct = request.volume("ct")?;
-        let mask = request.label_map("mask")?;
+        let mask = request.optional_label_map("mask")?;
         let settings = logic::Settings {
             lower: request.number("lower")?,
             upper: request.number("upper")?,

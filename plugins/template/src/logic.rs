@@ -2,7 +2,7 @@
 //! tests call directly.
 
 use isotherm_sdk::prelude::*;
-use isotherm_sdk::volume::{components, edt, filter, mesh};
+use isotherm_sdk::volume::{components, edt, filter, mesh, stats};
 
 /// The parameters, resolved and typed.
 #[derive(Debug, Clone)]
@@ -82,16 +82,15 @@ pub fn segment(ct: &Volume, mask: Option<&LabelMap>, s: &Settings, host: &Host<'
     mesh::smooth_taubin(&mut surface, s.mesh_smoothing);
     surface.colour = [0.95, 0.75, 0.2, 1.0];
 
-    let voxels = selected.iter().filter(|&&b| b).count();
-    let mean_hu = if voxels == 0 { 0.0 } else { selected.iter().zip(&hu).filter(|(b, _)| **b).map(|(_, &v)| v as f64).sum::<f64>() / voxels as f64 };
+    let stats = ct.stats_in(&selected);
     host.progress(1.0, "done");
     Ok(Segmentation {
         geometry: g,
-        volume_ml: voxels as f64 * g.voxel_volume_mm3() / 1000.0,
+        volume_ml: stats.volume_ml,
         mask: selected,
         surface,
-        mean_hu,
-        voxels,
+        mean_hu: stats.mean,
+        voxels: stats.voxels,
         regions: comps.count(),
     })
 }
@@ -100,22 +99,18 @@ pub fn segment(ct: &Volume, mask: Option<&LabelMap>, s: &Settings, host: &Host<'
 pub fn to_output(seg: Segmentation) -> RunOutput {
     let labels: Vec<u16> = seg.mask.iter().map(|&b| b as u16).collect();
     let map = LabelMap::new(seg.geometry, labels, vec![LabelEntry::new(1, "segment", [242, 191, 51, 255])]);
-    let value = |key: &str, v: Cell, unit: &str| KeyValue { key: key.into(), value: v, unit: unit.into() };
-    let report = Report {
-        title: "HU threshold".into(),
-        text: format!("{} voxels, {:.2} ml ({} regions before selection)", seg.voxels, seg.volume_ml, seg.regions).into(),
-        values: vec![
-            value("volume", Cell::Number(seg.volume_ml), "ml"),
-            value("voxels", Cell::Integer(seg.voxels as i64), ""),
-            value("mean_hu", Cell::Number(seg.mean_hu), "HU"),
-            value("surface_area", Cell::Number(mesh::surface_area(&seg.surface)), "mm2"),
-            value("regions_found", Cell::Integer(seg.regions as i64), ""),
-        ]
-        .into(),
-        tables: RVec::new(),
-    };
-    let node = |name: &str, data: NodeData| NodeChange::Upsert(SceneNode { name: name.into(), data });
-    RunOutput {
-        changes: vec![node("segment", NodeData::LabelMap(map)), node("surface", NodeData::Mesh(seg.surface)), node("summary", NodeData::Report(report))].into(),
+    let report = Report::new("HU threshold")
+        .text(format!("{} voxels, {:.2} ml ({} regions before selection)", seg.voxels, seg.volume_ml, seg.regions))
+        .number("volume", seg.volume_ml, "ml")
+        .integer("voxels", seg.voxels as i64, "")
+        .number("mean_hu", seg.mean_hu, "HU")
+        .number("surface_area", mesh::surface_area(&seg.surface), "mm2")
+        .integer("regions_found", seg.regions as i64, "");
+    // The viewer's slices go to the region's centre when the run finishes.
+    let centre = stats::centroid(&seg.geometry, &seg.mask);
+    let out = RunOutput::new().label_map("segment", map).mesh("surface", seg.surface).report("summary", report);
+    match centre {
+        Some(c) => out.focus(c),
+        None => out,
     }
 }
