@@ -30,6 +30,8 @@ fn refusals_name_the_problem_and_both_versions() {
     assert!(abi.contains("built for Isotherm SDK ABI 0.2.0") && abi.contains("this host speaks SDK ABI 0.1.0"), "{abi}");
     let layout = reason(&r, "other-layout");
     assert!(layout.contains("ABI mismatch") && layout.contains("0.1.0"), "{layout}");
+    // The cause is in the one line: which type, and how it differs.
+    assert!(layout.contains("type `PluginMod`: from another crate (host isotherm-sdk, plugin isotherm-fixture-other-layout)"), "{layout}");
     // The long layout report is kept for --verbose, not put in the one-line reason.
     assert!(r.refusal("other-layout").unwrap().detail.as_deref().unwrap_or("").contains("Type Layout"));
     assert!(!layout.contains('\n'));
@@ -125,7 +127,7 @@ fn cli_lists_refusals_and_reports_failures_with_exit_codes() {
     let o = isotherm(&["--plugin-dir", dir, "plugins", "list"]);
     let (out, _) = text(&o);
     assert!(o.status.success());
-    assert!(out.contains("Loaded plugins:") && out.contains("Refused plugins:"), "{out}");
+    assert!(out.contains("Loaded plugins:") && out.contains("Refused plugins ("), "{out}");
     assert!(out.contains("other-abi") && out.contains("built for Isotherm SDK ABI 0.2.0"), "{out}");
     let tmp = temp_dir("cli-fail");
     let o = isotherm(&["--plugin-dir", dir, "run", "panicking", "--out", tmp.to_str().unwrap()]);

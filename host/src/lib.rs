@@ -11,6 +11,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod inputs;
 pub mod io;
 pub mod jobs;
 pub mod loader;

@@ -30,6 +30,8 @@ pub struct RunningJob {
     pub message: String,
     pub status: JobStatus,
     pub started: Instant,
+    /// Started by `--run` rather than from the panel.
+    pub auto: bool,
 }
 
 /// Per-plugin form state: parameter texts (validated with `sdk::params::resolve`, the
@@ -49,6 +51,9 @@ pub struct Jobs {
     pub selected: Option<String>,
     /// `--run ID` with its parameters, submitted once data is loaded.
     pub auto_run: Option<(String, Vec<(String, String)>)>,
+    /// Why `--run` could not start or failed (also in the Log panel): a `--screenshot`
+    /// run then exits non-zero.
+    pub auto_run_error: Option<String>,
 }
 
 impl Jobs {
@@ -92,7 +97,7 @@ fn pick_input(viewer: &Viewer, name: &str, kind: InputKind, used: &[NodeId]) -> 
 }
 
 /// Validates the form and submits the run; the error names what is wrong.
-pub fn submit(jobs: &mut Jobs, viewer: &Viewer, plugin: &Arc<LoadedPlugin>, form: &PluginForm) -> Result<(), String> {
+pub fn submit(jobs: &mut Jobs, viewer: &mut Viewer, plugin: &Arc<LoadedPlugin>, form: &PluginForm) -> Result<(), String> {
     let given: Vec<(String, String)> = form.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let params = isotherm_sdk::params::resolve(&plugin.descriptor.params, &given)?;
     let mut inputs = Vec::new();
@@ -105,11 +110,16 @@ pub fn submit(jobs: &mut Jobs, viewer: &Viewer, plugin: &Arc<LoadedPlugin>, form
             (None, _) => return Err(format!("choose a node for input '{}'", spec.label)),
             (Some(_), _) => return Err(format!("input '{}' needs a {:?}", spec.label, spec.kind)),
         };
+        let port = plugin.manifest.inputs.iter().find(|p| p.name == spec.name.as_str());
+        let node_name = node.map(|n| n.name.clone()).unwrap_or_default();
+        if let Some(w) = crate::inputs::fit_warning(plugin, spec.name.as_str(), port.and_then(|p| p.range), &data, std::path::Path::new(&node_name)) {
+            viewer.log(format!("warning: {w}"));
+        }
         inputs.push(NamedInput { name: spec.name.clone(), data });
     }
     let request = RunRequest { inputs: RVec::from(inputs), params, models: RVec::from(plugin.models.clone()) };
     let handle = jobs.runner.submit(Job { plugin: plugin.clone(), request, timeout: Some(Duration::from_secs(3600)) });
-    jobs.jobs.push(RunningJob { plugin: plugin.id().to_string(), handle, progress: 0.0, message: "queued".into(), status: JobStatus::Running, started: Instant::now() });
+    jobs.jobs.push(RunningJob { plugin: plugin.id().to_string(), handle, progress: 0.0, message: "queued".into(), status: JobStatus::Running, started: Instant::now(), auto: false });
     Ok(())
 }
 
@@ -121,19 +131,32 @@ impl Plugin for JobsUiPlugin {
     }
 }
 
-fn auto_run(mut jobs: ResMut<Jobs>, viewer: Res<Viewer>) {
+fn auto_run(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
     let Some((id, params)) = jobs.auto_run.take() else { return };
     let Some(plugin) = viewer.registry.get(&id).cloned() else {
-        let reason = viewer.registry.refusal(&id).map(|r| r.reason.clone()).unwrap_or_else(|| "not found".into());
-        tracing::error!("--run {id}: {reason}");
+        let reason = viewer.registry.explain_missing(&id, &viewer.search);
+        let message = format!("--run {id}: {reason}");
+        tracing::error!("{message}");
+        viewer.log(message.clone());
+        jobs.auto_run_error = Some(message);
         return;
     };
     let mut form = default_form(&plugin, &viewer);
     for (k, v) in params {
         form.params.insert(k, v);
     }
-    if let Err(e) = submit(&mut jobs, &viewer, &plugin, &form) {
-        tracing::error!("--run {id}: {e}");
+    match submit(&mut jobs, &mut viewer, &plugin, &form) {
+        Ok(()) => {
+            if let Some(job) = jobs.jobs.last_mut() {
+                job.auto = true;
+            }
+        }
+        Err(e) => {
+            let message = format!("--run {id}: {e}");
+            tracing::error!("{message}");
+            viewer.log(message.clone());
+            jobs.auto_run_error = Some(message);
+        }
     }
     jobs.selected = Some(id.clone());
     jobs.forms.insert(id, form);
@@ -141,6 +164,8 @@ fn auto_run(mut jobs: ResMut<Jobs>, viewer: Res<Viewer>) {
 
 /// Drains every running job's events; finished results go into the scene.
 fn poll(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
+    let jobs = &mut *jobs;
+    let jobs_error = &mut jobs.auto_run_error;
     for job in jobs.jobs.iter_mut().filter(|j| j.status == JobStatus::Running) {
         for event in job.handle.poll() {
             match event {
@@ -157,13 +182,14 @@ fn poll(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
                             viewer.values.insert(*id, values);
                         }
                     }
-                    // Jump the slices to the first measurement a plugin returns (e.g. the
-                    // closest point pair of a margin), as Slicer jumps to a markup.
+                    // Jump the slices to where the plugin says to look (`RunOutput::focus`),
+                    // else to the first measurement it returns (e.g. the closest point pair
+                    // of a margin), as Slicer jumps to a markup.
                     let first_line = ids.iter().find_map(|id| match viewer.scene.get_by_id(*id).map(|n| &n.data) {
                         Some(NodeData::Markups(m)) => m.lines.first().map(|l| l.start),
                         _ => None,
                     });
-                    if let (Some(p), Some(b)) = (first_line, viewer.bounds()) {
+                    if let (Some(p), Some(b)) = (output.focus_point().or(first_line), viewer.bounds()) {
                         viewer.crosshair = b.clamp(p);
                     }
                     let msg = format!("{} node(s) in {:.2} s", ids.len(), job.started.elapsed().as_secs_f64());
@@ -177,6 +203,9 @@ fn poll(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
                 }
                 JobEvent::Finished(Err(e)) => {
                     viewer.log(format!("{} failed: {e}", job.plugin));
+                    if job.auto && jobs_error.is_none() {
+                        *jobs_error = Some(format!("--run {}: {e}", job.plugin));
+                    }
                     job.status = JobStatus::Failed(e.to_string());
                 }
             }
@@ -185,5 +214,5 @@ fn poll(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
 }
 
 pub fn new_jobs(auto_run: Option<(String, Vec<(String, String)>)>, workers: usize) -> Jobs {
-    Jobs { runner: JobRunner::new(workers), jobs: Vec::new(), forms: HashMap::new(), selected: None, auto_run }
+    Jobs { runner: JobRunner::new(workers), jobs: Vec::new(), forms: HashMap::new(), selected: None, auto_run, auto_run_error: None }
 }

@@ -34,14 +34,14 @@ fn ui(mut contexts: EguiContexts, mut viewer: ResMut<Viewer>, mut slices: ResMut
     let ctx = contexts.ctx_mut()?.clone();
     let mut root = egui::Ui::new(ctx.clone(), "root".into(), egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()));
     egui::Panel::top("toolbar").show(&mut root, |ui| toolbar(ui, &mut viewer, &mut three));
-    egui::Panel::left("scene").resizable(true).default_size(300.0).show(&mut root, |ui| {
+    egui::Panel::left("scene").resizable(true).default_size(300.0).max_size(420.0).show(&mut root, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
             scene_tree(ui, &mut viewer);
             ui.separator();
             plugin_list(ui, &viewer, &mut jobs);
         });
     });
-    egui::Panel::right("plugin").resizable(true).default_size(270.0).show(&mut root, |ui| {
+    egui::Panel::right("plugin").resizable(true).default_size(270.0).max_size(420.0).show(&mut root, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| plugin_form(ui, &mut viewer, &mut jobs));
     });
     egui::Panel::bottom("report").resizable(true).min_size(160.0).show(&mut root, |ui| report_and_log(ui, &viewer));
@@ -257,7 +257,7 @@ fn plugin_form(ui: &mut egui::Ui, viewer: &mut Viewer, jobs: &mut Jobs) {
     let given: Vec<(String, String)> = form.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     form.error = isotherm_sdk::params::resolve(&plugin.descriptor.params, &given).err();
     if let Some(e) = &form.error {
-        ui.colored_label(egui::Color32::from_rgb(230, 120, 90), e);
+        ui.add(egui::Label::new(egui::RichText::new(e).color(egui::Color32::from_rgb(230, 120, 90))).wrap());
     }
     if ui.add_enabled(form.error.is_none(), egui::Button::new("Run")).clicked() {
         if let Err(e) = jobs_ui::submit(jobs, viewer, &plugin, &form) {
@@ -280,14 +280,18 @@ fn plugin_form(ui: &mut egui::Ui, viewer: &mut Viewer, jobs: &mut Jobs) {
                 JobStatus::Done(m) => {
                     ui.label(format!("done: {m}"));
                 }
-                JobStatus::Failed(e) => {
-                    ui.colored_label(egui::Color32::from_rgb(230, 120, 90), format!("failed: {e}"));
+                JobStatus::Failed(_) => {
+                    ui.colored_label(egui::Color32::from_rgb(230, 120, 90), "failed:");
                 }
                 JobStatus::Cancelled => {
                     ui.label("cancelled");
                 }
             }
         });
+        // A long error wraps within the panel instead of widening it over the views.
+        if let JobStatus::Failed(e) = &job.status {
+            ui.add(egui::Label::new(egui::RichText::new(e).color(egui::Color32::from_rgb(230, 120, 90))).wrap());
+        }
     }
 }
 
@@ -355,9 +359,12 @@ fn report_and_log(ui: &mut egui::Ui, viewer: &Viewer) {
         });
         egui::ScrollArea::vertical().id_salt("log").stick_to_bottom(true).show(&mut cols[1], |ui| {
             ui.strong("Log");
-            for line in &viewer.log {
-                ui.add(egui::Label::new(egui::RichText::new(line).monospace()).truncate());
-            }
+            // Left-aligned, not justified: a wrapped error reads as text.
+            ui.with_layout(egui::Layout::top_down(egui::Align::LEFT), |ui| {
+                for line in &viewer.log {
+                    ui.add(egui::Label::new(egui::RichText::new(line).monospace()).wrap());
+                }
+            });
         });
     });
 }

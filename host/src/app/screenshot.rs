@@ -43,7 +43,17 @@ fn take_when_ready(mut commands: Commands, mut shot: ResMut<Shot>, readiness: Re
     commands
         .spawn(what)
         .observe(save_to_disk(shot.path.clone()))
-        .observe(|_: On<ScreenshotCaptured>, mut exit: MessageWriter<AppExit>| {
-            exit.write(AppExit::Success);
+        .observe(|_: On<ScreenshotCaptured>, mut exit: MessageWriter<AppExit>, jobs: Res<super::jobs_ui::Jobs>| {
+            // A `--run` that could not start or failed is an error of the whole command
+            // (it is in the Log panel of the picture too).
+            match &jobs.auto_run_error {
+                Some(e) => {
+                    eprintln!("error: {e}");
+                    exit.write(AppExit::Error(std::num::NonZeroU8::new(crate::cli::EXIT_FAILED as u8).unwrap()));
+                }
+                None => {
+                    exit.write(AppExit::Success);
+                }
+            }
         });
 }

@@ -54,6 +54,8 @@ pub struct Viewer {
     pub overlay: OverlayStyle,
     pub layout: Layout,
     pub registry: Registry,
+    /// Where the registry looked (named when a plugin is not found).
+    pub search: crate::loader::SearchPath,
     /// Messages for the log panel, newest last.
     pub log: Vec<String>,
     /// A path typed into the Open field.
@@ -162,6 +164,7 @@ impl Plugin for StatePlugin {
             overlay: OverlayStyle { opacity: 0.45, outline: false },
             layout: self.options.layout,
             registry: Registry::discover(&self.options.search),
+            search: self.options.search.clone(),
             log: Vec::new(),
             open_path: String::new(),
             browser: None,

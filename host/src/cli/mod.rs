@@ -61,6 +61,12 @@ pub enum Command {
     /// Open the viewer (four-up slice and 3D views, plugin panels).
     #[cfg(feature = "gui")]
     View(view::ViewArgs),
+    /// The viewer (this build has none: `cargo build -p isotherm-host` builds it).
+    #[cfg(not(feature = "gui"))]
+    View {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<OsString>,
+    },
     /// A plugin's own tool (training, model fitting): `isotherm-NAME`.
     #[command(external_subcommand)]
     Tool(Vec<OsString>),
@@ -76,6 +82,20 @@ pub enum PluginsAction {
     },
     /// One plugin's manifest, inputs, outputs, parameters and models.
     Info { id: String },
+    /// Check that plugins load (all found, or the ids given): exit 0 when every one
+    /// does, 1 when any is refused or missing, with the reason.
+    Check { ids: Vec<String> },
+    /// Write the `plugin.toml` that fits a built library (from its `describe()`).
+    Manifest {
+        /// The plugin's shared library, e.g. target/debug/libmy_plugin.so.
+        library: PathBuf,
+        /// Write here instead of standard output (refuses to overwrite without --force).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Overwrite --out if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Shared context of one invocation.
@@ -100,6 +120,11 @@ pub fn dispatch(cli: Cli) -> i32 {
             return EXIT_USAGE;
         }
     };
+    for dir in &cli.plugin_dirs {
+        if let Some(warning) = crate::loader::SearchPath::check_plugin_dir(dir) {
+            eprintln!("warning: --plugin-dir {warning}");
+        }
+    }
     let mut dirs = cli.plugin_dirs.clone();
     dirs.extend(config.plugin_dirs.iter().cloned());
     let ctx = Context { search: SearchPath::standard(&dirs), config, verbose: cli.verbose };
@@ -116,10 +141,17 @@ pub fn dispatch(cli: Cli) -> i32 {
     match command {
         Command::Plugins { action: PluginsAction::List { json } } => plugins::list(&ctx, json),
         Command::Plugins { action: PluginsAction::Info { id } } => plugins::info(&ctx, &id),
+        Command::Plugins { action: PluginsAction::Check { ids } } => plugins::check(&ctx, &ids),
+        Command::Plugins { action: PluginsAction::Manifest { library, out, force } } => plugins::manifest(&library, out.as_deref(), force),
         Command::Run(args) => run::run(&ctx, &args),
         Command::Phantom(args) => phantom::phantom(&args),
         #[cfg(feature = "gui")]
         Command::View(args) => view::view(&ctx, &args),
+        #[cfg(not(feature = "gui"))]
+        Command::View { .. } => {
+            eprintln!("error: this isotherm was built without the viewer (the headless build `scripts/demo.sh` makes); build it with `cargo build -p isotherm-host`");
+            EXIT_USAGE
+        }
         Command::Tool(args) => tool::run(&args),
     }
 }

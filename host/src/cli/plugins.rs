@@ -8,7 +8,7 @@ use super::{Context, EXIT_FAILED};
 use crate::loader::{kind_name_node, tier_name};
 
 /// Lists loaded plugins, then refused ones with their reason. Exit 0 even with
-/// refusals: listing them is the point.
+/// refusals: listing them is the point (`plugins check` is the one for scripts).
 pub fn list(ctx: &Context, as_json: bool) -> i32 {
     let registry = ctx.registry();
     if as_json {
@@ -36,7 +36,7 @@ pub fn list(ctx: &Context, as_json: bool) -> i32 {
         }
     }
     if !registry.refused.is_empty() {
-        println!("Refused plugins:");
+        println!("Refused plugins ({}; `isotherm plugins check` exits non-zero for them):", registry.refused.len());
         for r in &registry.refused {
             println!("  {}", r);
             if ctx.verbose {
@@ -55,10 +55,7 @@ pub fn list(ctx: &Context, as_json: bool) -> i32 {
 pub fn info(ctx: &Context, id: &str) -> i32 {
     let registry = ctx.registry();
     let Some(p) = registry.get(id) else {
-        match registry.refusal(id) {
-            Some(r) => eprintln!("error: plugin '{id}' was refused: {}", r.reason),
-            None => eprintln!("error: no plugin '{id}' (see `isotherm plugins list`)"),
-        }
+        eprintln!("error: {}", registry.explain_missing(id, &ctx.search));
         return EXIT_FAILED;
     };
     let m = &p.manifest;
@@ -97,4 +94,78 @@ pub fn info(ctx: &Context, id: &str) -> i32 {
         }
     }
     0
+}
+
+/// Exit 0 when every plugin found (or every id given) loads, 1 otherwise; one line each.
+pub fn check(ctx: &Context, ids: &[String]) -> i32 {
+    let registry = ctx.registry();
+    let mut failed = 0;
+    if ids.is_empty() {
+        for p in &registry.plugins {
+            println!("ok       {} {}", p.id(), p.manifest.version);
+        }
+        for r in &registry.refused {
+            println!("refused  {r}");
+            failed += 1;
+        }
+        if registry.plugins.is_empty() && registry.refused.is_empty() {
+            eprintln!("error: no plugins found (searched: {})", ctx.search.plugin_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
+            return EXIT_FAILED;
+        }
+    } else {
+        for id in ids {
+            match registry.get(id) {
+                Some(p) => println!("ok       {} {}", p.id(), p.manifest.version),
+                None => {
+                    println!("refused  {}", registry.explain_missing(id, &ctx.search));
+                    failed += 1;
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} plugin(s) refused or missing");
+        return EXIT_FAILED;
+    }
+    0
+}
+
+/// Prints (or writes) the `plugin.toml` that fits a built library.
+pub fn manifest(library: &std::path::Path, out: Option<&std::path::Path>, force: bool) -> i32 {
+    let descriptor = match crate::loader::describe_library(library) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let file = library.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = file.strip_prefix(std::env::consts::DLL_PREFIX).unwrap_or(&file);
+    let stem = stem.strip_suffix(std::env::consts::DLL_SUFFIX).unwrap_or(stem);
+    let text = format!(
+        "# plugin.toml for {} {}, written by `isotherm plugins manifest` from the library's describe().\n# Put it beside the crate's Cargo.toml; the host checks it against the library at every load.\n{}",
+        descriptor.id,
+        descriptor.version,
+        isotherm_sdk::manifest::Manifest::template_for(&descriptor, stem)
+    );
+    match out {
+        None => {
+            print!("{text}");
+            0
+        }
+        Some(path) if path.exists() && !force => {
+            eprintln!("error: {} exists (--force overwrites it)", path.display());
+            super::EXIT_USAGE
+        }
+        Some(path) => match std::fs::write(path, text) {
+            Ok(()) => {
+                println!("wrote {}", path.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {}: cannot write: {e}", path.display());
+                EXIT_FAILED
+            }
+        },
+    }
 }

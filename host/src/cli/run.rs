@@ -50,10 +50,7 @@ fn split_pair<'a>(text: &'a str, what: &str) -> Result<(&'a str, &'a str), Strin
 pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
     let registry = ctx.registry();
     let Some(plugin) = registry.get(&args.id).cloned() else {
-        match registry.refusal(&args.id) {
-            Some(r) => eprintln!("error: plugin '{}' was refused: {}", args.id, r.reason),
-            None => eprintln!("error: no plugin '{}' (loaded: {})", args.id, registry.plugins.iter().map(|p| p.id().to_string()).collect::<Vec<_>>().join(", ")),
-        }
+        eprintln!("error: {}", registry.explain_missing(&args.id, &ctx.search));
         return EXIT_FAILED;
     };
     let d = &plugin.descriptor;
@@ -63,6 +60,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
     let mut inputs = Vec::new();
     let mut input_files = Vec::new();
     let mut wanted = Vec::new();
+    let mut input_warnings: Vec<String> = Vec::new();
     for text in &args.inputs {
         let (name, file) = match split_pair(text, "input") {
             Ok(p) => p,
@@ -97,6 +95,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
             InputData::Volume(v) => isotherm_sdk::abi::NodeData::Volume(v.clone()),
             InputData::LabelMap(m) => isotherm_sdk::abi::NodeData::LabelMap(m.clone()),
         };
+        let port = plugin.manifest.inputs.iter().find(|p| p.name == name);
+        if let Some(warning) = crate::inputs::fit_warning(&plugin, &name, port.and_then(|p| p.range), &data, &path) {
+            tracing::warn!("{warning}");
+            input_warnings.push(warning);
+        }
         scene.upsert(&name, Origin::File(path.clone()), node_data);
         input_files.push((name.clone(), path));
         inputs.push(NamedInput { name: name.as_str().into(), data });
@@ -163,18 +166,20 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
     bar.finish_and_clear();
     let elapsed = started.elapsed();
 
-    let record = |status: &str, outputs: Vec<PathBuf>| {
+    let record = |status: &str, error: Option<String>, outputs: Vec<PathBuf>| {
         json!({
             "plugin": {"id": plugin.id(), "version": plugin.manifest.version, "tier": crate::loader::tier_name(plugin.manifest.tier),
                        "library": plugin.library, "library_sha256": plugin.library_sha256},
             "models": plugin.models.iter().map(|m| json!({"name": m.name.as_str(), "path": m.path.as_str(), "sha256": m.sha256.as_str()})).collect::<Vec<_>>(),
             "inputs": input_files.iter().map(|(n, p)| json!({"name": n, "path": p, "sha256": crate::loader::sha256_file(p).ok()})).collect::<Vec<_>>(),
-            "params": params.iter().map(|p| (p.name.to_string(), format!("{:?}", p.value))).collect::<std::collections::BTreeMap<_, _>>(),
+            "params": params.iter().map(|p| (p.name.to_string(), crate::io::report::param_json(&p.value))).collect::<serde_json::Map<_, _>>(),
             "host": {"isotherm": env!("CARGO_PKG_VERSION"), "sdk": isotherm_sdk::abi::SDK_VERSION},
             "user": std::env::var("USER").unwrap_or_default(),
             "started_unix_s": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() - elapsed.as_secs_f64()).unwrap_or(0.0),
             "seconds": elapsed.as_secs_f64(),
             "status": status,
+            "error": error,
+            "warnings": input_warnings,
             "outputs": outputs,
             "log": *logs.lock().unwrap(),
         })
@@ -189,7 +194,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
                     return EXIT_FAILED;
                 }
             };
-            let _ = crate::io::report::write_json(&args.out.join("run.json"), &record("ok", written.clone()));
+            let _ = crate::io::report::write_json(&args.out.join("run.json"), &record("ok", None, written.clone()));
             println!("{} finished in {:.2} s: {} scene node(s), {} file(s) in {}", plugin.id(), elapsed.as_secs_f64(), names.len(), written.len(), args.out.display());
             for w in &written {
                 println!("  {}", w.file_name().map(|f| f.to_string_lossy()).unwrap_or_default());
@@ -202,7 +207,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
                 JobError::TimedOut(_) => "timed out",
                 _ => "failed",
             };
-            let _ = crate::io::report::write_json(&args.out.join("run.json"), &record(status, vec![]));
+            let _ = crate::io::report::write_json(&args.out.join("run.json"), &record(status, Some(e.to_string()), vec![]));
             eprintln!("error: plugin '{}' {status}: {e}", plugin.id());
             if matches!(e, JobError::Cancelled) { EXIT_CANCELLED } else { EXIT_FAILED }
         }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use isotherm_sdk::abi::{Cell, Markups, Report, Table};
+use isotherm_sdk::abi::{Cell, Markups, ParamValue, Report, Table};
 use serde_json::{Value, json};
 
 pub fn cell_json(c: &Cell) -> Value {
@@ -12,6 +12,17 @@ pub fn cell_json(c: &Cell) -> Value {
         Cell::Text(s) => json!(s.as_str()),
         Cell::Integer(i) => json!(i),
         Cell::Number(x) => json!(x),
+    }
+}
+
+/// A parameter value as typed JSON: numbers as numbers, a point as `[x, y, z]`.
+pub fn param_json(v: &ParamValue) -> Value {
+    match v {
+        ParamValue::Number(x) => json!(x),
+        ParamValue::Integer(i) => json!(i),
+        ParamValue::Bool(b) => json!(b),
+        ParamValue::Choice(c) | ParamValue::VolumeRef(c) => json!(c.as_str()),
+        ParamValue::Point(p) => json!(p),
     }
 }
 

@@ -7,6 +7,7 @@
 //! Order matters: manifest, SDK version, model hashes and library path are all
 //! checked *before* the library is opened, so a tampered plugin's code never runs.
 
+mod abi_report;
 mod search;
 
 pub use search::SearchPath;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use abi_stable::library::{LibraryError, RootModule, lib_header_from_path};
 use isotherm_sdk::abi::{
-    HostRef, InputKind, ModelFile, NodeKind, PluginDescriptor, PluginError, PluginModRef, RunOutput, RunRequest,
+    HostRef, ModelFile, PluginDescriptor, PluginError, PluginModRef, RunOutput, RunRequest,
     SDK_VERSION,
 };
 use isotherm_sdk::manifest::{Manifest, Tier, sdk_compatible};
@@ -65,6 +66,9 @@ pub struct Refusal {
     pub reason: String,
     /// The long form (e.g. abi_stable's layout report), shown with `--verbose`.
     pub detail: Option<String>,
+    /// The id the library reports in `describe()`, when it differs from the manifest's:
+    /// `isotherm run` by that id then finds this refusal too.
+    pub library_id: Option<String>,
 }
 
 impl std::fmt::Display for Refusal {
@@ -96,6 +100,7 @@ impl Registry {
                             id: Some(plugin.id().to_string()),
                             reason: format!("duplicate id '{}': already provided by {}", plugin.id(), existing.dir.join("plugin.toml").display()),
                             detail: None,
+                            library_id: None,
                         });
                     } else {
                         registry.plugins.push(Arc::new(plugin));
@@ -111,8 +116,32 @@ impl Registry {
         self.plugins.iter().find(|p| p.id() == id)
     }
 
+    /// The refusal of the plugin known as `id`, by its manifest or by its library.
     pub fn refusal(&self, id: &str) -> Option<&Refusal> {
-        self.refused.iter().find(|r| r.id.as_deref() == Some(id))
+        self.refused.iter().find(|r| r.id.as_deref() == Some(id)).or_else(|| self.refused.iter().find(|r| r.library_id.as_deref() == Some(id)))
+    }
+
+    /// Why `id` cannot be run, in a few lines: its refusal when there is one; otherwise
+    /// manifests that could not be read (one of them may be it), what did load, the
+    /// folders searched and how to add one.
+    pub fn explain_missing(&self, id: &str, search: &SearchPath) -> String {
+        if let Some(r) = self.refusal(id) {
+            return format!("plugin '{id}' was refused: {} ({})", r.reason, r.path.display());
+        }
+        let mut text = format!("no plugin '{id}'");
+        let loaded: Vec<&str> = self.plugins.iter().map(|p| p.id()).collect();
+        text.push_str(&if loaded.is_empty() { " (none loaded)".to_string() } else { format!(" (loaded: {})", loaded.join(", ")) });
+        let unnamed: Vec<&Refusal> = self.refused.iter().filter(|r| r.id.is_none()).collect();
+        if !unnamed.is_empty() {
+            text.push_str("\n  manifests that could not be read (one may be it):");
+            for r in unnamed {
+                text.push_str(&format!("\n    {}: {}", r.path.display(), r.reason));
+            }
+        }
+        let dirs: Vec<String> = search.plugin_dirs.iter().map(|d| d.display().to_string()).collect();
+        text.push_str(&format!("\n  searched: {}", if dirs.is_empty() { "(no folders)".to_string() } else { dirs.join(", ") }));
+        text.push_str("\n  hint: --plugin-dir DIR names the folder holding the plugin's plugin.toml (or one sub-folder per plugin)");
+        text
     }
 }
 
@@ -134,14 +163,15 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 /// Loads the plugin described by one `plugin.toml`.
 pub fn load(manifest_path: &Path, search: &SearchPath) -> Result<LoadedPlugin, Box<Refusal>> {
     let refuse = |id: Option<&str>, reason: String, detail: Option<String>| {
-        Box::new(Refusal { path: manifest_path.to_path_buf(), id: id.map(str::to_string), reason, detail })
+        Box::new(Refusal { path: manifest_path.to_path_buf(), id: id.map(str::to_string), reason, detail, library_id: None })
     };
     let text = std::fs::read_to_string(manifest_path).map_err(|e| refuse(None, format!("cannot read manifest: {e}"), None))?;
     let manifest = Manifest::from_toml(&text, manifest_path).map_err(|e| {
         let reason = e.strip_prefix(&format!("{}: ", manifest_path.display())).unwrap_or(&e).to_string();
         refuse(None, format!("garbled manifest: {reason}"), None)
     })?;
-    let id = Some(manifest.id.as_str());
+    let manifest_id = manifest.id.clone();
+    let id = Some(manifest_id.as_str());
     if !sdk_compatible(&manifest.sdk_version, SDK_VERSION) {
         return Err(refuse(id, format!("written for Isotherm SDK {}; this host provides SDK {SDK_VERSION}", manifest.sdk_version), None));
     }
@@ -160,15 +190,36 @@ pub fn load(manifest_path: &Path, search: &SearchPath) -> Result<LoadedPlugin, B
         let abs = std::fs::canonicalize(&path).unwrap_or(path);
         models.push(ModelFile { name: m.name.as_str().into(), path: abs.to_string_lossy().as_ref().into(), sha256: actual.into() });
     }
-    let library = search.find_library(&dir, &manifest.library).ok_or_else(|| {
-        let looked: Vec<String> = search.library_dirs(&dir).iter().map(|d| d.display().to_string()).collect();
-        refuse(id, format!("library {} not found (looked in {}); build the plugin crate with `cargo build`", library_file_name(&manifest.library), looked.join(", ")), None)
-    })?;
+    let library = search
+        .find_library(&dir, &manifest.library)
+        .ok_or_else(|| refuse(id, search::missing_library(search, &dir, &manifest.library), None))?;
     let library_sha256 = sha256_file(&library).map_err(|e| refuse(id, format!("cannot read library {}: {e}", library.display()), None))?;
     let module = open_library(&library).map_err(|(reason, detail)| refuse(id, reason, detail))?;
     let descriptor = (module.describe())().into_result().map_err(|e| refuse(id, format!("describe() failed: {}", e.message), None))?;
-    check_descriptor(&manifest, &descriptor).map_err(|reason| refuse(id, reason, None))?;
+    let mut manifest = manifest;
+    // A manifest may leave the version to the library (which has Cargo's).
+    if manifest.version.is_empty() {
+        manifest.version = descriptor.version.to_string();
+    }
+    check_descriptor(&manifest, &descriptor).map_err(|reason| {
+        let mut r = refuse(id, reason, None);
+        if descriptor.id.as_str() != manifest.id {
+            r.library_id = Some(descriptor.id.to_string());
+        }
+        r
+    })?;
     Ok(LoadedPlugin { manifest, dir, library, library_sha256, descriptor, models, module })
+}
+
+/// Opens a plugin library on its own (no manifest) and asks it to describe itself,
+/// with every check of [`load`] that concerns the library: what `isotherm plugins
+/// manifest` writes a `plugin.toml` from. Never runs `run`.
+pub fn describe_library(path: &Path) -> Result<PluginDescriptor, String> {
+    if !path.is_file() {
+        return Err(format!("{}: no such file", path.display()));
+    }
+    let module = open_library(path).map_err(|(reason, _)| reason)?;
+    (module.describe())().into_result().map_err(|e| format!("{}: describe() failed: {}", path.display(), e.message))
 }
 
 /// `isotherm_template` -> `libisotherm_template.so` (platform-specific).
@@ -198,8 +249,10 @@ fn open_library(path: &Path) -> Result<PluginModRef, (String, Option<String>)> {
     header.ensure_layout::<PluginModRef>().map_err(|e| match e {
         LibraryError::AbiInstability(report) => (
             format!(
-                "ABI mismatch: built against Isotherm SDK {} whose plugin types differ from this host's SDK {}: rebuild the plugin (details with --verbose)",
-                theirs.version, <PluginModRef as RootModule>::VERSION_STRINGS.version
+                "ABI mismatch: built against Isotherm SDK {} whose plugin types differ from this host's SDK {} ({}): rebuild the plugin against the host's isotherm-sdk (full report with --verbose)",
+                theirs.version,
+                <PluginModRef as RootModule>::VERSION_STRINGS.version,
+                abi_report::summary_for(header.layout()).unwrap_or_else(|| first_line(&report.to_string()))
             ),
             Some(report.to_string()),
         ),
@@ -214,45 +267,13 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").to_string()
 }
 
-fn kind_name_input(k: InputKind) -> &'static str {
-    match k {
-        InputKind::Volume => "volume",
-        InputKind::LabelMap => "labelmap",
-    }
-}
+pub use isotherm_sdk::manifest::node_kind_name as kind_name_node;
 
-pub fn kind_name_node(k: NodeKind) -> &'static str {
-    match k {
-        NodeKind::Volume => "volume",
-        NodeKind::LabelMap => "labelmap",
-        NodeKind::Mesh => "mesh",
-        NodeKind::Markups => "markups",
-        NodeKind::Report => "report",
-    }
-}
-
-/// The library must be the plugin its manifest says it is.
+/// The library must be the plugin its manifest says it is (the SDK's one check).
 fn check_descriptor(m: &Manifest, d: &PluginDescriptor) -> Result<(), String> {
-    if d.id.as_str() != m.id {
-        return Err(format!("library reports id '{}' but the manifest says '{}'", d.id, m.id));
-    }
-    if d.version.as_str() != m.version {
-        return Err(format!("library reports version {} but the manifest says {}", d.version, m.version));
-    }
+    m.check_against(d)?;
     if !sdk_compatible(&d.sdk_version, SDK_VERSION) {
         return Err(format!("library was built with Isotherm SDK {}; this host provides SDK {SDK_VERSION}", d.sdk_version));
-    }
-    for port in &m.inputs {
-        match d.inputs.iter().find(|i| i.name.as_str() == port.name) {
-            Some(i) if kind_name_input(i.kind) == port.kind => {}
-            Some(i) => return Err(format!("input '{}' is a {} in the library but a {} in the manifest", port.name, kind_name_input(i.kind), port.kind)),
-            None => return Err(format!("manifest declares input '{}' that the library does not take", port.name)),
-        }
-    }
-    for i in d.inputs.iter() {
-        if !m.inputs.iter().any(|p| p.name == i.name.as_str()) {
-            return Err(format!("library takes input '{}' that the manifest does not declare", i.name));
-        }
     }
     Ok(())
 }

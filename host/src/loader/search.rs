@@ -43,6 +43,25 @@ impl SearchPath {
         SearchPath { plugin_dirs, library_dirs }
     }
 
+    /// A warning for a folder given with `--plugin-dir` that cannot hold plugins: it does
+    /// not exist, or neither it nor any sub-folder has a `plugin.toml`.
+    pub fn check_plugin_dir(dir: &Path) -> Option<String> {
+        if !dir.exists() {
+            return Some(format!("{}: no such folder", dir.display()));
+        }
+        if !dir.is_dir() {
+            return Some(format!("{}: not a folder (name the folder that holds plugin.toml)", dir.display()));
+        }
+        let probe = SearchPath { plugin_dirs: vec![dir.to_path_buf()], library_dirs: vec![] };
+        if probe.manifests().is_empty() {
+            return Some(format!(
+                "{}: no plugin.toml in it or in its sub-folders (name the folder that holds the plugin's plugin.toml, not its target/ folder)",
+                dir.display()
+            ));
+        }
+        None
+    }
+
     /// Every `plugin.toml` on the path, in search order, each once.
     pub fn manifests(&self) -> Vec<PathBuf> {
         let mut found: Vec<PathBuf> = Vec::new();
@@ -93,4 +112,45 @@ impl SearchPath {
         }
         self.library_dirs.iter().map(|d| d.join(&name)).find(|p| p.is_file())
     }
+}
+
+/// Why a manifest's library was not found, and the likely fix: the libraries that are
+/// in the folders searched, a `library` name with '-' where the file has '_' (Cargo
+/// turns a crate's hyphens into underscores), or a crate built without `cdylib`.
+pub fn missing_library(search: &SearchPath, manifest_dir: &Path, stem: &str) -> String {
+    let name = super::library_file_name(stem);
+    let dirs = search.library_dirs(manifest_dir);
+    let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let mut present: Vec<String> = Vec::new();
+    for d in &dirs {
+        let Ok(entries) = std::fs::read_dir(d) else { continue };
+        let mut here: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|f| f.starts_with(prefix) && f.ends_with(suffix))
+            .collect();
+        here.sort();
+        for f in here {
+            if !present.contains(&f) {
+                present.push(f);
+            }
+        }
+    }
+    let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    let mut text = format!("library {name} not found (looked in {})", looked.join(", "));
+    let underscored = stem.replace('-', "_");
+    let crate_toml = std::fs::read_to_string(manifest_dir.join("Cargo.toml")).ok();
+    let rlib_built = dirs.iter().any(|d| d.join(format!("lib{underscored}.rlib")).is_file());
+    if underscored != stem && present.contains(&super::library_file_name(&underscored)) {
+        text.push_str(&format!("; {} is there: Cargo writes a crate's hyphens as underscores, so set `library = \"{underscored}\"` in plugin.toml", super::library_file_name(&underscored)));
+    } else if rlib_built || crate_toml.as_deref().is_some_and(|t| !t.contains("cdylib")) {
+        text.push_str("; the crate builds no shared library: add `[lib] crate-type = [\"cdylib\", \"rlib\"]` to its Cargo.toml and `cargo build` again");
+    } else {
+        text.push_str("; build the plugin crate with `cargo build`, or fix `library` in plugin.toml");
+    }
+    if !present.is_empty() {
+        let shown: Vec<&str> = present.iter().map(String::as_str).take(12).collect();
+        text.push_str(&format!(" (libraries there: {}{})", shown.join(", "), if present.len() > 12 { ", ..." } else { "" }));
+    }
+    text
 }
