@@ -365,80 +365,157 @@ fn mc_loops(inside: [bool; 8]) -> Vec<Vec<usize>> {
     loops
 }
 
+/// Every configuration's loops (index = the 8-bit corner code), traced once.
+fn mc_table() -> &'static [Vec<Vec<usize>>] {
+    static TABLE: std::sync::OnceLock<Vec<Vec<Vec<usize>>>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=255u16)
+            .map(|code| if code == 0 || code == 255 { Vec::new() } else { mc_loops(std::array::from_fn(|n| code >> n & 1 == 1)) })
+            .collect()
+    })
+}
+
+/// What one slab of cubes (between slices k and k+1) produced, with each vertex's edge
+/// (the two voxel indices it lies between) so that slabs can be joined.
+struct McSlab {
+    positions: Vec<[f32; 3]>,
+    edges: Vec<(u32, u32)>,
+    triangles: Vec<[u32; 3]>,
+}
+
+/// Corner bit of the cube for a column bit (bit 0: j, k; 1: j+1, k; 2: j, k+1;
+/// 3: j+1, k+1) at the cube's -i side; the +i side is this shifted by one.
+const MC_SPREAD: [u8; 16] = {
+    let mut t = [0u8; 16];
+    let mut c = 0;
+    while c < 16 {
+        t[c] = (c & 1) as u8 | (((c >> 1) & 1) << 2) as u8 | (((c >> 2) & 1) << 4) as u8 | (((c >> 3) & 1) << 6) as u8;
+        c += 1;
+    }
+    t
+};
+
 /// Classic marching cubes (Lorensen & Cline 1987) with the triangulation derived from
 /// the configuration rather than a 256-entry table: each cube's iso-contour loops are
 /// traced over its faces and fanned into triangles. This is the surface IBSI's
 /// morphological features are defined on; [`isosurface`] (tetrahedra) is finer.
+///
+/// Slabs of cubes run side by side and are joined in order, sharing the vertices of
+/// the slices between them, so the mesh (vertex and triangle order included) is the one
+/// a single pass over the cubes would make.
 pub fn marching_cubes(field: &[f32], geometry: &Geometry, iso: f32) -> Mesh {
+    use rayon::prelude::*;
     let [nx, ny, nz] = geometry.dims_usize();
     assert_eq!(field.len(), nx * ny * nz, "field length does not match the geometry");
-    let mut table: HashMap<u8, Vec<Vec<usize>>> = HashMap::new();
+    let table = mc_table();
+    let slabs: Vec<McSlab> = (0..nz.saturating_sub(1)).into_par_iter().map(|k| mc_slab(field, geometry, iso, k, table)).collect();
     let mut positions: Vec<[f32; 3]> = Vec::new();
     let mut triangles: Vec<[u32; 3]> = Vec::new();
-    let mut edge_vertex: HashMap<(u32, u32), u32> = HashMap::new();
-    let index = |p: [usize; 3]| p[0] + nx * (p[1] + ny * p[2]);
-    for k in 0..nz.saturating_sub(1) {
-        for j in 0..ny.saturating_sub(1) {
-            for i in 0..nx.saturating_sub(1) {
-                let corners: [usize; 8] = CORNER.map(|o| index([i + o[0], j + o[1], k + o[2]]));
-                let inside: [bool; 8] = corners.map(|c| field[c] >= iso);
-                let code = inside.iter().enumerate().fold(0u8, |acc, (n, &b)| acc | ((b as u8) << n));
-                if code == 0 || code == 255 {
-                    continue;
-                }
-                let loops = table.entry(code).or_insert_with(|| mc_loops(inside)).clone();
-                for lp in loops {
-                    let ids: Vec<u32> = lp
-                        .iter()
-                        .map(|&e| {
-                            let (a, b) = (corners[MC_EDGES[e][0]], corners[MC_EDGES[e][1]]);
-                            shared_vertex(&mut edge_vertex, &mut positions, field, geometry, iso, a, b)
-                        })
-                        .collect();
-                    // Outward: from the inside corner to the outside corner of the
-                    // loop's first edge.
-                    let e = MC_EDGES[lp[0]];
-                    let (cin, cout) = if inside[e[0]] { (e[0], e[1]) } else { (e[1], e[0]) };
-                    let (pin, pout) = (
-                        geometry.index_to_world(ijk(corners[cin], nx, ny).map(|x| x as f64)),
-                        geometry.index_to_world(ijk(corners[cout], nx, ny).map(|x| x as f64)),
-                    );
-                    let outward = [pout[0] - pin[0], pout[1] - pin[1], pout[2] - pin[2]];
-                    // Triangles: a fan over the loop, from the vertex whose fan bulges
-                    // out the most (largest volume towards the outside corner), which
-                    // makes the convex choice at every non-planar quad or hexagon.
-                    let volume_from = |start: usize| -> f64 {
-                        (1..ids.len() - 1)
-                            .map(|n| {
-                                let t = [ids[start], ids[(start + n) % ids.len()], ids[(start + n + 1) % ids.len()]];
-                                let nrm = face_normal(&positions, t);
-                                let a = positions[t[0] as usize];
-                                let d = [a[0] as f64 - pin[0], a[1] as f64 - pin[1], a[2] as f64 - pin[2]];
-                                (nrm[0] as f64 * d[0] + nrm[1] as f64 * d[1] + nrm[2] as f64 * d[2]).abs()
-                            })
-                            .sum()
-                    };
-                    let start = (0..ids.len()).max_by(|&a, &b| volume_from(a).total_cmp(&volume_from(b))).unwrap_or(0);
-                    let fan: Vec<[u32; 3]> = (1..ids.len() - 1).map(|n| [ids[start], ids[(start + n) % ids.len()], ids[(start + n + 1) % ids.len()]]).collect();
-                    // One orientation for the whole loop, from its summed normal.
-                    let mut total = [0f64; 3];
-                    for t in &fan {
-                        let n = face_normal(&positions, *t);
-                        for c in 0..3 {
-                            total[c] += n[c] as f64;
-                        }
-                    }
-                    let flip = total[0] * outward[0] + total[1] * outward[1] + total[2] * outward[2] < 0.0;
-                    for t in fan {
-                        triangles.push(if flip { [t[0], t[2], t[1]] } else { t });
-                    }
-                }
-            }
-        }
+    let mut shared: HashMap<(u32, u32), u32> = HashMap::new();
+    for slab in slabs {
+        let remap: Vec<u32> = slab
+            .edges
+            .iter()
+            .zip(&slab.positions)
+            .map(|(edge, p)| {
+                *shared.entry(*edge).or_insert_with(|| {
+                    positions.push(*p);
+                    positions.len() as u32 - 1
+                })
+            })
+            .collect();
+        triangles.extend(slab.triangles.iter().map(|t| t.map(|v| remap[v as usize])));
     }
     let mut mesh = Mesh { positions: positions.into(), normals: RVec::new(), triangles: triangles.into(), colour: [0.8, 0.8, 0.8, 1.0], scalars: ROption::RNone };
     compute_normals(&mut mesh);
     mesh
+}
+
+/// The cubes between slices `k` and `k + 1`. Each column's four corners (j, j+1 by
+/// k, k+1) are classified once; a cube is skipped when both its columns are all inside
+/// or all outside, which is nearly every cube of a CT-sized field.
+fn mc_slab(field: &[f32], geometry: &Geometry, iso: f32, k: usize, table: &[Vec<Vec<usize>>]) -> McSlab {
+    let [nx, ny, _] = geometry.dims_usize();
+    let mut slab = McSlab { positions: Vec::new(), edges: Vec::new(), triangles: Vec::new() };
+    let mut local: HashMap<(u32, u32), u32> = HashMap::new();
+    let index = |p: [usize; 3]| p[0] + nx * (p[1] + ny * p[2]);
+    let mut columns = vec![0u8; nx];
+    for j in 0..ny.saturating_sub(1) {
+        let rows = [index([0, j, k]), index([0, j + 1, k]), index([0, j, k + 1]), index([0, j + 1, k + 1])];
+        for (i, c) in columns.iter_mut().enumerate() {
+            *c = (field[rows[0] + i] >= iso) as u8
+                | ((field[rows[1] + i] >= iso) as u8) << 1
+                | ((field[rows[2] + i] >= iso) as u8) << 2
+                | ((field[rows[3] + i] >= iso) as u8) << 3;
+        }
+        for i in 0..nx.saturating_sub(1) {
+            let (a, b) = (columns[i], columns[i + 1]);
+            if (a == 0 && b == 0) || (a == 15 && b == 15) {
+                continue;
+            }
+            let code = MC_SPREAD[a as usize] | MC_SPREAD[b as usize] << 1;
+            let corners: [usize; 8] = CORNER.map(|o| index([i + o[0], j + o[1], k + o[2]]));
+            let inside: [bool; 8] = std::array::from_fn(|n| code >> n & 1 == 1);
+            for lp in &table[code as usize] {
+                let ids: Vec<u32> = lp
+                    .iter()
+                    .map(|&e| {
+                        let (a, b) = (corners[MC_EDGES[e][0]], corners[MC_EDGES[e][1]]);
+                        let key = if a < b { (a as u32, b as u32) } else { (b as u32, a as u32) };
+                        let before = slab.positions.len();
+                        let id = shared_vertex(&mut local, &mut slab.positions, field, geometry, iso, a, b);
+                        if slab.positions.len() > before {
+                            slab.edges.push(key);
+                        }
+                        id
+                    })
+                    .collect();
+                mc_fan(&slab.positions, &ids, lp, &inside, &corners, geometry, &mut slab.triangles);
+            }
+        }
+    }
+    slab
+}
+
+/// Triangles for one loop of vertex ids, oriented outward.
+fn mc_fan(positions: &[[f32; 3]], ids: &[u32], lp: &[usize], inside: &[bool; 8], corners: &[usize; 8], geometry: &Geometry, triangles: &mut Vec<[u32; 3]>) {
+    let [nx, ny, _] = geometry.dims_usize();
+    // Outward: from the inside corner to the outside corner of the loop's first edge.
+    let e = MC_EDGES[lp[0]];
+    let (cin, cout) = if inside[e[0]] { (e[0], e[1]) } else { (e[1], e[0]) };
+    let (pin, pout) = (
+        geometry.index_to_world(ijk(corners[cin], nx, ny).map(|x| x as f64)),
+        geometry.index_to_world(ijk(corners[cout], nx, ny).map(|x| x as f64)),
+    );
+    let outward = [pout[0] - pin[0], pout[1] - pin[1], pout[2] - pin[2]];
+    // Triangles: a fan over the loop, from the vertex whose fan bulges out the most
+    // (largest volume towards the outside corner), which makes the convex choice at
+    // every non-planar quad or hexagon.
+    let volume_from = |start: usize| -> f64 {
+        (1..ids.len() - 1)
+            .map(|n| {
+                let t = [ids[start], ids[(start + n) % ids.len()], ids[(start + n + 1) % ids.len()]];
+                let nrm = face_normal(positions, t);
+                let a = positions[t[0] as usize];
+                let d = [a[0] as f64 - pin[0], a[1] as f64 - pin[1], a[2] as f64 - pin[2]];
+                (nrm[0] as f64 * d[0] + nrm[1] as f64 * d[1] + nrm[2] as f64 * d[2]).abs()
+            })
+            .sum()
+    };
+    let start = (0..ids.len()).max_by(|&a, &b| volume_from(a).total_cmp(&volume_from(b))).unwrap_or(0);
+    let fan: Vec<[u32; 3]> = (1..ids.len() - 1).map(|n| [ids[start], ids[(start + n) % ids.len()], ids[(start + n + 1) % ids.len()]]).collect();
+    // One orientation for the whole loop, from its summed normal.
+    let mut total = [0f64; 3];
+    for t in &fan {
+        let n = face_normal(positions, *t);
+        for c in 0..3 {
+            total[c] += n[c] as f64;
+        }
+    }
+    let flip = total[0] * outward[0] + total[1] * outward[1] + total[2] * outward[2] < 0.0;
+    for t in fan {
+        triangles.push(if flip { [t[0], t[2], t[1]] } else { t });
+    }
 }
 
 #[cfg(test)]
