@@ -120,16 +120,31 @@ impl MeshDistance {
         let max_ring = first_ring + self.dims.iter().copied().max().unwrap_or(1) as isize + 1;
         let mut ring = first_ring;
         loop {
-            // Cells at Chebyshev distance `ring` from the query's cell.
-            for dk in -ring..=ring {
-                for dj in -ring..=ring {
-                    for di in -ring..=ring {
-                        if di.abs().max(dj.abs()).max(dk.abs()) != ring {
-                            continue;
-                        }
+            // Cells at Chebyshev distance `ring` from the query's cell, within the grid:
+            // only the ring's shell is walked, clamped to the grid, so a query far
+            // outside the surface costs the cells it passes, not (2 ring + 1)^3.
+            let span = |a: usize| (-ring).max(-centre[a])..=ring.min(self.dims[a] as isize - 1 - centre[a]);
+            for dk in span(2) {
+                for dj in span(1) {
+                    let on_shell = dk.abs() == ring || dj.abs() == ring;
+                    let di_range = span(0);
+                    let (lo, hi) = (*di_range.start(), *di_range.end());
+                    let mut visit = |di: isize| {
                         let c = [centre[0] + di, centre[1] + dj, centre[2] + dk];
-                        if (0..3).any(|a| c[a] < 0 || c[a] >= self.dims[a] as isize) {
-                            continue;
+                        // A cell farther than the best so far holds nothing nearer: the
+                        // nearest point of any of its triangles that is nearer lies in a
+                        // nearer cell, where that triangle is bucketed too.
+                        if let Some((bd, _, _)) = best {
+                            let gap2: f64 = (0..3)
+                                .map(|a| {
+                                    let lo = self.min[a] + c[a] as f64 * self.cell;
+                                    let g = (lo - p[a]).max(p[a] - (lo + self.cell)).max(0.0);
+                                    g * g
+                                })
+                                .sum();
+                            if gap2 >= bd {
+                                return;
+                            }
                         }
                         for &t in &self.buckets[c[0] as usize + self.dims[0] * (c[1] as usize + self.dims[1] * c[2] as usize)] {
                             let tri = self.triangles[t as usize];
@@ -139,6 +154,17 @@ impl MeshDistance {
                             if best.is_none_or(|(bd, _, _)| d < bd) {
                                 best = Some((d, q, t as usize));
                             }
+                        }
+                    };
+                    if on_shell {
+                        (lo..=hi).for_each(&mut visit);
+                    } else {
+                        // Inside the shell's faces in k and j: only its two i faces.
+                        if lo <= -ring && -ring <= hi {
+                            visit(-ring);
+                        }
+                        if ring != 0 && lo <= ring && ring <= hi {
+                            visit(ring);
                         }
                     }
                 }
@@ -207,5 +233,40 @@ mod tests {
         // Beyond an edge: the closest point is on the edge.
         let e = closest_point_on_triangle([0.5, -1.0, 0.0], [0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]);
         assert!(crate::volume::dist(e, [0.5, 0.0, 0.0]) < 1e-12, "{e:?}");
+    }
+
+    #[test]
+    fn nearest_agrees_with_brute_force_near_and_far() {
+        // A bumpy closed surface, queried inside, on, near and up to 120 mm away.
+        let g = Geometry::axis_aligned([40, 36, 30], [1.0, 1.2, 1.5], [-20.0, -21.0, -22.0]);
+        let f: Vec<f32> = (0..g.len())
+            .map(|n| {
+                let [i, j, k] = g.ijk(n);
+                let p = g.index_to_world([i as f64, j as f64, k as f64]);
+                (12.0 + 2.0 * (p[0] * 0.4).sin() * (p[1] * 0.3).cos() - crate::volume::dist(p, [0.0; 3])) as f32
+            })
+            .collect();
+        let mesh = crate::volume::mesh::marching_cubes(&f, &g, 0.0);
+        let index = MeshDistance::new(&mesh, 2.0);
+        let mut state = 7u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for q in 0..300 {
+            let scale = [5.0, 15.0, 40.0, 120.0][q % 4];
+            let p = [0, 1, 2].map(|_| (next() * 2.0 - 1.0) * scale);
+            let got = index.nearest(p).unwrap();
+            let brute = mesh
+                .triangles
+                .iter()
+                .map(|t| {
+                    let [a, b, c] = t.map(|v| mesh.positions[v as usize].map(|x| x as f64));
+                    dist2(p, closest_point_on_triangle(p, a, b, c))
+                })
+                .fold(f64::INFINITY, f64::min)
+                .sqrt();
+            assert!((got.signed_distance.abs() - brute).abs() < 1e-9, "{p:?}: {} vs {brute}", got.signed_distance);
+        }
     }
 }
