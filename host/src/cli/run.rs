@@ -15,7 +15,6 @@ use super::{Context, EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE};
 use crate::io::nifti;
 use crate::jobs::{Job, JobError, JobEvent, JobRunner};
 use crate::output::{MeshFormat, write_outputs};
-use crate::scene::{Origin, Scene};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -56,7 +55,6 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
     let d = &plugin.descriptor;
 
     // Inputs: read each file as the kind the plugin declared.
-    let mut scene = Scene::default();
     let mut inputs = Vec::new();
     let mut input_files = Vec::new();
     let mut wanted = Vec::new();
@@ -91,16 +89,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
             Ok(d) => d,
             Err(e) => return usage(&e),
         };
-        let node_data = match &data {
-            InputData::Volume(v) => isotherm_sdk::abi::NodeData::Volume(v.clone()),
-            InputData::LabelMap(m) => isotherm_sdk::abi::NodeData::LabelMap(m.clone()),
-        };
         let port = plugin.manifest.inputs.iter().find(|p| p.name == name);
         if let Some(warning) = crate::inputs::fit_warning(&plugin, &name, port.and_then(|p| p.range), &data, &path) {
             tracing::warn!("{warning}");
             input_warnings.push(warning);
         }
-        scene.upsert(&name, Origin::File(path.clone()), node_data);
         input_files.push((name.clone(), path));
         inputs.push(NamedInput { name: name.as_str().into(), data });
     }
@@ -186,7 +179,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
     };
     match result {
         Ok(output) => {
-            let names = scene.apply(plugin.id(), handle.id, &output.changes);
+            // Headless, the outputs go straight to files: no scene copy of them (or of the
+            // inputs), which at 512 x 512 x 300 would be hundreds of MB.
+            let nodes = output.changes.iter().filter(|c| matches!(c, isotherm_sdk::abi::NodeChange::Upsert(_))).count();
             let written = match write_outputs(&args.out, &output, args.mesh_format) {
                 Ok(w) => w,
                 Err(e) => {
@@ -195,7 +190,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
                 }
             };
             let _ = crate::io::report::write_json(&args.out.join("run.json"), &record("ok", None, written.clone()));
-            println!("{} finished in {:.2} s: {} scene node(s), {} file(s) in {}", plugin.id(), elapsed.as_secs_f64(), names.len(), written.len(), args.out.display());
+            println!("{} finished in {:.2} s: {} scene node(s), {} file(s) in {}", plugin.id(), elapsed.as_secs_f64(), nodes, written.len(), args.out.display());
             for w in &written {
                 println!("  {}", w.file_name().map(|f| f.to_string_lossy()).unwrap_or_default());
             }

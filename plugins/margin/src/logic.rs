@@ -10,7 +10,7 @@
 use isotherm_sdk::prelude::*;
 use isotherm_sdk::volume::mesh::{mask_surface_smooth, smooth_taubin};
 use isotherm_sdk::volume::mesh_distance::MeshDistance;
-use isotherm_sdk::volume::{edt, resample};
+use isotherm_sdk::volume::{VoxelBox, edt, resample};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -76,14 +76,17 @@ pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>
     let dims = g.dims_usize();
     // The zone on the tumour grid: identical grids pass through, others are resampled
     // by nearest neighbour through world coordinates.
-    let zone_labels: Vec<u16> = if zone.geometry.same_grid(&g, 1e-3) { zone.labels.to_vec() } else { resample::resample_nearest(&zone.labels, &zone.geometry, &g) };
-    let in_zone = selected(&zone_labels, s.zone_label);
+    let in_zone = if zone.geometry.same_grid(&g, 1e-3) {
+        selected(&zone.labels, s.zone_label)
+    } else {
+        selected(&resample::resample_nearest(&zone.labels, &zone.geometry, &g), s.zone_label)
+    };
     let zone_voxels = in_zone.iter().filter(|&&z| z).count();
     if zone_voxels == 0 {
         return Err(PluginError::invalid_input("the ablation zone is empty (on the tumour grid)"));
     }
-    let lesions = tumours.lesions(s.tumour_label);
-    if lesions.is_empty() {
+    let count = if s.tumour_label != 0 { tumours.counts().iter().filter(|(v, _)| *v == s.tumour_label).count() } else { tumours.counts().len() };
+    if count == 0 {
         return Err(PluginError::invalid_input("the tumour label map has no tumour"));
     }
     host.progress(0.05, "zone surface");
@@ -98,21 +101,29 @@ pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>
     let voxel_ml = g.voxel_volume_mm3() / 1000.0;
 
     let mut out = Vec::new();
-    for (n, (id, mask)) in lesions.iter().enumerate() {
+    // One tumour's mask at a time (each is full-size).
+    tumours.for_each_lesion(s.tumour_label, |id, mask| {
+        let mask = &mask;
         host.checkpoint()?;
-        host.progress(0.1 + 0.85 * n as f32 / lesions.len() as f32, &format!("tumour {id}"));
+        host.progress(0.1 + 0.85 * (out.len() as f32 / count.max(1) as f32).min(1.0), &format!("tumour {id}"));
         let voxels = mask.iter().filter(|&&m| m).count();
         let uncovered = mask.iter().zip(&in_zone).filter(|(m, z)| **m && !**z).count();
         // The shell around the tumour, by the exact EDT in mm. The EDT measures from
         // tumour voxel *centres*; the tumour's surface lies about half a voxel further
         // out, so the shell reaches half a (mean) voxel further in EDT terms.
-        let d = edt::distance_to(mask, dims, g.spacing);
+        // Only the tumour's box grown by the shell's reach can be in the shell: the EDT
+        // runs there (a full-grid EDT per tumour is 315 MB and seconds at 512 x 512 x 300).
         let reach = s.shell_mm + 0.5 * g.spacing.iter().sum::<f64>() / 3.0;
+        let grow = (reach / g.spacing.iter().cloned().fold(f64::INFINITY, f64::min)).ceil() as usize + 1;
         let (mut shell, mut shell_ablated) = (0usize, 0usize);
-        for (i, &di) in d.iter().enumerate() {
-            if di > 0.0 && (di as f64) <= reach {
-                shell += 1;
-                shell_ablated += in_zone[i] as usize;
+        if let Some(b) = VoxelBox::around(dims, |n| mask[n]).map(|b| b.grown(grow, dims)) {
+            let (local_mask, local_zone) = (b.cut(mask, dims), b.cut(&in_zone, dims));
+            let d = edt::distance_to(&local_mask, b.dims(), g.spacing);
+            for (i, &di) in d.iter().enumerate() {
+                if di > 0.0 && (di as f64) <= reach {
+                    shell += 1;
+                    shell_ablated += local_zone[i] as usize;
+                }
             }
         }
         let mut surface = mask_surface_smooth(mask, &g, ANTI_ALIAS_VOXELS);
@@ -132,7 +143,7 @@ pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>
         surface.colour = [0.95, 0.75, 0.2, 1.0];
         surface.scalars = ROption::RSome(VertexScalars { name: "margin".into(), unit: "mm".into(), values: margins.into(), colormap: Colormap::Margin, range: [-5.0, 10.0] });
         out.push(LesionMargin {
-            id: *id,
+            id,
             volume_ml: voxels as f64 * voxel_ml,
             minimal_margin_mm: best.0,
             uncovered_ml: uncovered as f64 * voxel_ml,
@@ -140,7 +151,8 @@ pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>
             closest: (best.1, best.2),
             surface,
         });
-    }
+        Ok::<(), PluginError>(())
+    })?;
     host.progress(1.0, "done");
     Ok(Assessment { lesions: out, zone_surface, zone_ml: zone_voxels as f64 * voxel_ml })
 }

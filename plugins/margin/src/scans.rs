@@ -37,23 +37,29 @@ pub fn prepare(pre: &Volume, post: &Volume, tumours: Option<&LabelMap>, net: &UN
     let pre_settings = SegSettings { phase: Phase::PreAblation, ..Default::default() };
     let post_settings = SegSettings { phase: Phase::PostAblation, ..Default::default() };
     let pre_seg = segment(pre, net, device, &pre_settings, &stage(0.0, 0.25, "segmenting the pre-ablation CT"))?;
-    let post_seg = segment(post, net, device, &post_settings, &stage(0.25, 0.5, "segmenting the post-ablation CT"))?;
-    let post_zone: Vec<bool> = post_seg.labels.iter().map(|&l| l == ABLATION_ZONE).collect();
+    // Only the post scan's labels are needed; its lesion map and surfaces go at once
+    // (every full-size array is 79-315 MB on a thin-slice scan).
+    let post_labels = segment(post, net, device, &post_settings, &stage(0.25, 0.5, "segmenting the post-ablation CT"))?.labels;
+    let post_zone: Vec<bool> = post_labels.iter().map(|&l| l == ABLATION_ZONE).collect();
     if !post_zone.iter().any(|&z| z) {
         return Err(PluginError::invalid_input("no ablation zone was found in the post-ablation CT"));
     }
+    let pre_liver: Vec<bool> = pre_seg.labels.iter().map(|&l| l != 0).collect();
+    let post_liver: Vec<bool> = post_labels.iter().map(|&l| l != 0).collect();
+    drop(post_labels);
+    let found_tumour = pre_seg.labels.iter().any(|&l| l == TUMOUR);
+    let (pre_lesions, lesion_map) = (pre_seg.lesions, pre_seg.lesion_map);
+    drop(pre_seg.labels);
     let tumours = match tumours {
         Some(t) => t.clone(),
         None => {
-            if !pre_seg.labels.iter().any(|&l| l == TUMOUR) {
+            if !found_tumour {
                 return Err(PluginError::invalid_input("no tumour was found in the pre-ablation CT"));
             }
-            let table = pre_seg.lesions.iter().map(|l| LabelEntry::new(l.id, &format!("tumour {}", l.id), isotherm_sdk::volume::lesion_colour(l.id as usize))).collect();
-            LabelMap::new(pre.geometry, pre_seg.lesion_map.clone(), table)
+            let table = pre_lesions.iter().map(|l| LabelEntry::new(l.id, &format!("tumour {}", l.id), isotherm_sdk::volume::lesion_colour(l.id as usize))).collect();
+            LabelMap::new(pre.geometry, lesion_map, table)
         }
     };
-    let pre_liver: Vec<bool> = pre_seg.labels.iter().map(|&l| l != 0).collect();
-    let post_liver: Vec<bool> = post_seg.labels.iter().map(|&l| l != 0).collect();
     let progress = stage(0.5, 0.85, "registering post onto pre");
     let registration = register::register(pre, post, &pre_liver, &post_liver, &post_zone, &register::Settings { device: device.clone(), ..Default::default() }, &progress).map_err(|e| {
         if e == "cancelled" { PluginError::cancelled() } else { PluginError::internal(format!("registration failed: {e}")) }
@@ -64,11 +70,13 @@ pub fn prepare(pre: &Volume, post: &Volume, tumours: Option<&LabelMap>, net: &UN
     let zone_pre = registration.warp_nearest(&zone_labels, &qg, &pg);
     let post_liver_labels: Vec<u16> = post_liver.iter().map(|&l| l as u16).collect();
     let liver_warped: Vec<bool> = registration.warp_nearest(&post_liver_labels, &qg, &pg).iter().map(|&l| l != 0).collect();
-    let registered = registration.warp_linear(&post.to_f32(), &qg, &pg, -1024.0);
+    let registered = registration.warp_linear(&post.data, &qg, &pg, -1024.0);
     Ok(Prepared {
         tumours,
         zone_pre: LabelMap::new(pg, zone_pre, vec![LabelEntry::new(1, "ablation zone (registered)", [60, 200, 90, 255])]),
-        registered_post: Volume::from_f32(pg, registered),
+        // Whole HU, as CT is stored: half the memory and file of f32 (157 vs 315 MB on a
+        // 512 x 512 x 300 scan), and within 0.5 HU of the interpolated value.
+        registered_post: Volume::from_i16(pg, registered.iter().map(|&v| v.round().clamp(i16::MIN as f32, i16::MAX as f32) as i16).collect()),
         liver_dice: dice(&pre_liver, &liver_warped),
         registration,
     })

@@ -45,7 +45,7 @@ impl Plugin for Segmentation {
         let seg = logic::segment(ct, &net, &device, &settings, &progress)?;
         host.progress(0.92, "building surfaces");
         host.checkpoint()?;
-        Ok(logic::to_output(&seg, settings.mesh_smoothing))
+        Ok(logic::to_output(seg, settings.mesh_smoothing))
     }
 }
 

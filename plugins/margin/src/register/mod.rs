@@ -108,7 +108,7 @@ impl Registration {
     }
 
     /// The post-frame `data` resampled onto `target` (the pre grid) through the transform.
-    pub fn warp_linear(&self, data: &[f32], from: &Geometry, target: &Geometry, fill: f32) -> Vec<f32> {
+    pub fn warp_linear<D: resample::Voxels + ?Sized>(&self, data: &D, from: &Geometry, target: &Geometry, fill: f32) -> Vec<f32> {
         resample::resample_linear_through(data, from, target, fill, |p| self.map(p))
     }
 
@@ -130,18 +130,33 @@ fn smoothed(v: &Volume) -> Vec<f32> {
     filter::gaussian(&data, g.dims_usize(), sigma)
 }
 
+/// The liver masks' centres: the SDK's one centroid.
 fn centroid(mask: &[bool], g: &Geometry) -> Option<[f64; 3]> {
-    let mut sum = [0.0; 3];
-    let mut n = 0.0;
-    for (i, _) in mask.iter().enumerate().filter(|(_, m)| **m) {
-        let [a, b, c] = g.ijk(i);
-        let p = g.index_to_world([a as f64, b as f64, c as f64]);
-        for k in 0..3 {
-            sum[k] += p[k];
-        }
-        n += 1.0;
+    isotherm_sdk::volume::stats::centroid(g, mask)
+}
+
+/// The finest grid the fit works on: the similarity is sampled from a smoothed image
+/// (about 1 mm) at random points, so thinner voxels add memory and time, not accuracy.
+/// A 512 x 512 x 300 scan at 0.8 x 0.8 x 1 mm is fitted on a 1.6 x 1.6 x 2 mm grid.
+pub const FIT_SPACING_MM: [f64; 3] = [1.5, 1.5, 2.0];
+
+/// `v` and its masks on a grid along the same axes whose spacing is at least
+/// [`FIT_SPACING_MM`] (whole multiples of the input's, so coarse voxels sit on input
+/// voxels); unchanged when the input is already that coarse.
+fn fit_grid(v: &Volume, masks: &[&[bool]]) -> Option<(Volume, Vec<Vec<bool>>)> {
+    let g = v.geometry;
+    let factor: [usize; 3] = std::array::from_fn(|a| (FIT_SPACING_MM[a] / g.spacing[a] - 1e-6).ceil().max(1.0) as usize);
+    if factor == [1, 1, 1] {
+        return None;
     }
-    (n > 0.0).then(|| sum.map(|s| s / n))
+    let mut coarse = g;
+    for a in 0..3 {
+        coarse.spacing[a] = g.spacing[a] * factor[a] as f64;
+        coarse.dims[a] = ((g.dims[a] as usize - 1) / factor[a] + 1) as u32;
+    }
+    let data = resample::resample_linear(&v.data, &g, &coarse, -1024.0);
+    let masks = masks.iter().map(|m| resample::resample_nearest(m, &g, &coarse)).collect();
+    Some((Volume::from_f32(coarse, data), masks))
 }
 
 struct Rng(u64);
@@ -207,6 +222,25 @@ fn rigid_graph(x: &Tensor, angles: &Tensor, t: &Tensor, centre: &Tensor) -> cand
 /// the rigid part and define the similarity region; `post_exclude` marks post voxels with
 /// no pre counterpart (the ablation zone). `progress` gets 0..1 and returns false to stop.
 pub fn register(pre: &Volume, post: &Volume, pre_liver: &[bool], post_liver: &[bool], post_exclude: &[bool], s: &Settings, progress: &dyn Fn(f64) -> bool) -> Result<Registration, String> {
+    // Thin-slice scans are fitted on a coarser grid (the transform is in world mm, so it
+    // applies to the full grids unchanged).
+    let coarse_pre = fit_grid(pre, &[pre_liver]);
+    let coarse_post = fit_grid(post, &[post_liver, post_exclude]);
+    if coarse_pre.is_some() || coarse_post.is_some() {
+        let (pre, pre_masks) = match &coarse_pre {
+            Some((v, m)) => (v, vec![m[0].as_slice()]),
+            None => (pre, vec![pre_liver]),
+        };
+        let (post, post_masks) = match &coarse_post {
+            Some((v, m)) => (v, vec![m[0].as_slice(), m[1].as_slice()]),
+            None => (post, vec![post_liver, post_exclude]),
+        };
+        return register_on(pre, post, pre_masks[0], post_masks[0], post_masks[1], s, progress);
+    }
+    register_on(pre, post, pre_liver, post_liver, post_exclude, s, progress)
+}
+
+fn register_on(pre: &Volume, post: &Volume, pre_liver: &[bool], post_liver: &[bool], post_exclude: &[bool], s: &Settings, progress: &dyn Fn(f64) -> bool) -> Result<Registration, String> {
     let err = |e: candle_core::Error| e.to_string();
     let device = s.device.clone();
     let (pg, qg) = (pre.geometry, post.geometry);
@@ -227,7 +261,10 @@ pub fn register(pre: &Volume, post: &Volume, pre_liver: &[bool], post_liver: &[b
     let zone_dist = edt::distance_to(post_exclude, qg.dims_usize(), qg.spacing);
     let any_excluded = post_exclude.iter().any(|&z| z);
     let comparable: Vec<f32> = zone_dist.iter().map(|&d| if any_excluded && d <= 5.0 { 0.0 } else { 1.0 }).collect();
-    let table = |v: Vec<f32>| Tensor::from_vec(v.clone(), (v.len(), 1), &device).map(|values| GridTable { dims: qg.dims_usize(), values });
+    let table = |v: Vec<f32>| {
+        let n = v.len();
+        Tensor::from_vec(v, (n, 1), &device).map(|values| GridTable { dims: qg.dims_usize(), values })
+    };
     let problem = Problem { device: device.clone(), points, fixed, moving: table(smoothed(post)).map_err(err)?, comparable: table(comparable).map_err(err)?, post: qg };
     let mut rng = Rng(s.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let total_steps = (s.rigid_steps + s.deformable_steps * s.control_spacing_mm.len()) as f64;

@@ -65,7 +65,7 @@ fn ramp(len: usize, overlap: usize) -> Vec<f32> {
 pub fn predict(net: &UNet, ct: &Volume, device: &Device, batch: usize, progress: &dyn Progress) -> Result<Prediction, InferError> {
     let arch = &net.arch;
     let working = inference_geometry(&ct.geometry, arch);
-    let image = to_working(&ct.to_f32(), &ct.geometry, &working, arch);
+    let image = to_working(&ct.data, &ct.geometry, &working, arch);
     let dims = working.dims_usize();
     let [nx, ny, nz] = dims;
     // Tiles are padded up to a multiple of 2^depth when the slice is smaller than a tile.

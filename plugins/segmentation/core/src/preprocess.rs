@@ -6,7 +6,7 @@
 //! Training and inference share these functions, so they see identical inputs.
 
 use isotherm_sdk::abi::Geometry;
-use isotherm_sdk::volume::resample::{resample_linear, resample_nearest, trilinear};
+use isotherm_sdk::volume::resample::{Voxels, resample_linear, resample_nearest, trilinear};
 use rayon::prelude::*;
 
 use crate::net::Architecture;
@@ -70,7 +70,7 @@ pub fn inference_geometry(input: &Geometry, arch: &Architecture) -> Geometry {
 }
 
 /// The CT on the working grid, normalised to the network's input range.
-pub fn to_working(ct: &[f32], geometry: &Geometry, working: &Geometry, arch: &Architecture) -> Vec<f32> {
+pub fn to_working<D: Voxels + ?Sized>(ct: &D, geometry: &Geometry, working: &Geometry, arch: &Architecture) -> Vec<f32> {
     let mut data = resample_linear(ct, geometry, working, OUTSIDE_HU);
     data.par_iter_mut().for_each(|v| *v = arch.normalise(*v));
     data

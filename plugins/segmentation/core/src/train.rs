@@ -126,7 +126,7 @@ pub fn make_samples(arch: &Architecture, seeds: &[u64], small_tumours: f64, log:
                 let nominal = arch.working_spacing_mm;
                 let spacing = working_spacing(nominal.map(|s| s * jitter), nominal[2], ct.geometry.spacing[2]);
                 let working = working_geometry(&ct.geometry, spacing, rng.range(-12.0, 12.0));
-                let image = to_working(&ct.to_f32(), &ct.geometry, &working, arch);
+                let image = to_working(&ct.data, &ct.geometry, &working, arch);
                 let classes: Vec<u8> = labels.labels.iter().map(|&l| class_of_phantom_label(l)).collect();
                 let target = labels_to_working(&classes, &ct.geometry, &working);
                 let lesion = (0..target.len() as u32).filter(|&n| target[n as usize] >= 2).collect();

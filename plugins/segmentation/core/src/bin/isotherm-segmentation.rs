@@ -189,7 +189,7 @@ fn bench(dir: &std::path::Path, size: &str, seed: u64, device: &str, batch: usiz
     // A probe: one real input tile and the network's logits, to check PyTorch computes the same.
     let arch = &net.arch;
     let working = preprocess::inference_geometry(&ct.geometry, arch);
-    let image = preprocess::to_working(&ct.to_f32(), &ct.geometry, &working, arch);
+    let image = preprocess::to_working(&ct.data, &ct.geometry, &working, arch);
     let (tile, k) = (64usize, working.dims[2] as usize / 2);
     let mut input = vec![0f32; 2 * arch.in_slices * tile * tile];
     let wdims = working.dims_usize();
