@@ -36,6 +36,8 @@ pub enum Size {
     Medium,
     /// 512 x 512 x 120 at 0.8 x 0.8 x 2.5 mm: a clinical-size scan.
     Full,
+    /// 512 x 512 x 300 at 0.8 x 0.8 x 1 mm: a thin-slice scan (memory and I/O benchmarks).
+    Thin,
 }
 
 impl Size {
@@ -45,6 +47,7 @@ impl Size {
             "demo" => Some(Size::Demo),
             "medium" => Some(Size::Medium),
             "full" => Some(Size::Full),
+            "thin" => Some(Size::Thin),
             _ => None,
         }
     }
@@ -54,6 +57,7 @@ impl Size {
             Size::Demo => ([192, 160, 64], [1.875, 1.75, 3.125]),
             Size::Medium => ([256, 256, 128], [1.5, 1.5, 2.0]),
             Size::Full => ([512, 512, 120], [0.8, 0.8, 2.5]),
+            Size::Thin => ([512, 512, 300], [0.8, 0.8, 1.0]),
         }
     }
 }

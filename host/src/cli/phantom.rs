@@ -14,7 +14,7 @@ pub struct PhantomArgs {
     /// Seed: the same seed gives the same case on every machine.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Grid: small (96x80x40, tests), demo (192x160x64), medium (256x256x128), full (512x512x120 at 0.8x0.8x2.5 mm).
+    /// Grid: small (96x80x40, tests), demo (192x160x64), medium (256x256x128), full (512x512x120 at 0.8x0.8x2.5 mm), thin (512x512x300 at 0.8x0.8x1 mm).
     #[arg(long, default_value = "demo")]
     pub size: String,
     /// Number of tumours, 1-4 (default: drawn from the seed).
@@ -35,7 +35,7 @@ pub struct PhantomArgs {
 /// truth.json. Exit 0 on success, 2 for bad arguments, 1 when writing fails.
 pub fn phantom(args: &PhantomArgs) -> i32 {
     let Some(size) = Size::parse(&args.size) else {
-        eprintln!("error: --size must be small, demo, medium or full (got '{}')", args.size);
+        eprintln!("error: --size must be small, demo, medium, full or thin (got '{}')", args.size);
         return EXIT_USAGE;
     };
     let mut config = Config::new(args.seed, size);
