@@ -14,4 +14,10 @@ extractor.enableAllFeatures()
 start = time.perf_counter()
 result = extractor.execute(sys.argv[1], sys.argv[2])
 n = sum(1 for k in result if k.startswith("original_"))
-print(f"  {time.perf_counter() - start:.2f} s wall, {n} features")
+seconds = time.perf_counter() - start
+print(f"  {seconds:.2f} s wall, {n} features")
+if len(sys.argv) > 3:
+    import os
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from rows import emit
+    emit("radiomics", "pyradiomics", seconds, f"({radiomics.__version__}, {n} 3D features)")

@@ -8,6 +8,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rows import emit  # noqa: E402
+
 
 def load(out, name, geom):
     nx, ny, nz = geom["dims"]
@@ -88,10 +91,14 @@ def main(out):
     iso = case["isotherm"]
     print(f"landmark TRE before registration: {before:.2f} mm ({len(case['landmarks'])} landmarks)")
     print(f"Isotherm: TRE {iso['tre_mm']:.2f} mm in {iso['seconds']:.1f} s")
+    dims = case["pre"]["dims"]
+    row = "registration"
+    emit(row, "Isotherm", iso["seconds"], f"(TRE {iso['tre_mm']:.2f} mm)", input=f"phantom pair {dims[0]}x{dims[1]}x{dims[2]}, {len(case['landmarks'])} landmarks, TRE {before:.1f} mm before")
     for name, run in [("elastix (translation, affine, B-spline)", lambda: run_elastix(out, case, pre, post)), ("SimpleITK (rigid + demons)", lambda: run_simpleitk(out, case, pre, post))]:
         try:
             t, s = run()
             print(f"{name}: TRE {t:.2f} mm in {s:.1f} s")
+            emit(row, name.split(" (")[0], s, f"(TRE {t:.2f} mm)")
         except Exception as e:  # a peer that fails to install or run is reported, not fatal
             print(f"{name}: failed: {e}")
 

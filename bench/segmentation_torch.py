@@ -90,6 +90,12 @@ def main(model_dir, out_dir):
                 F.softmax(model(x), dim=1).numpy()
             best = min(best, time.perf_counter() - start)
     print(f"{plan['dims']}: network {best:.2f} s in PyTorch vs {plan['candle_network_seconds']:.2f} s in Candle ({len(inputs)} passes)")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from rows import emit
+    d = plan["dims"]
+    row = "segmentation network"
+    emit(row, "Isotherm", plan["candle_network_seconds"], f"(Candle, logits agree to {diff:.1e})", input=f"{d[0]}x{d[1]}x{d[2]} CT, {len(inputs)} forward passes, same weights")
+    emit(row, "PyTorch", best, f"({torch.__version__}, {torch.get_num_threads()} threads)")
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ pub fn label(mask: &[bool], dims: [usize; 3], connectivity: Connectivity) -> Com
         pieces.push(head);
         rest = tail;
     }
-    let parents: Vec<Vec<u32>> = pieces
+    let parents: Vec<(Vec<u32>, Vec<u32>)> = pieces
         .into_par_iter()
         .zip(bounds.par_iter())
         .map(|(labels, &(k0, k1))| label_slab(&mask[k0 * plane..k1 * plane], labels, [nx, ny, k1 - k0], &offsets))
@@ -96,24 +96,24 @@ pub fn label(mask: &[bool], dims: [usize; 3], connectivity: Connectivity) -> Com
     // One forest: slab s's labels follow slab s-1's.
     let mut start = Vec::with_capacity(parents.len());
     let mut parent: Vec<u32> = vec![0]; // index 0 = background
-    for p in &parents {
+    let mut voxels_of: Vec<u32> = vec![0];
+    for (p, counts) in &parents {
         let offset = parent.len() as u32 - 1;
         start.push(offset);
         parent.extend(p[1..].iter().map(|&x| x + offset));
+        voxels_of.extend_from_slice(&counts[1..]);
     }
-    provisional.par_chunks_mut(plane).enumerate().for_each(|(k, slice)| {
-        let s = bounds.iter().position(|&(k0, k1)| k >= k0 && k < k1).unwrap_or(0);
-        if start[s] > 0 {
-            slice.iter_mut().filter(|l| **l != 0).for_each(|l| *l += start[s]);
-        }
-    });
+    // The slab of each slice, for its label offset (labels are made global lazily, in
+    // the passes below, rather than in a pass of their own).
+    let offset_of_slice: Vec<u32> = bounds.iter().zip(&start).flat_map(|(&(k0, k1), &o)| std::iter::repeat_n(o, k1 - k0)).collect();
+    let global = |k: usize, l: u32| if l == 0 { 0 } else { l + offset_of_slice[k] };
     // Join each slab's first slice to the slice before it.
     let below: Vec<&[isize; 3]> = offsets.iter().filter(|o| o[2] < 0).collect();
     for &(k0, _) in bounds.iter().skip(1) {
         for j in 0..ny {
             for i in 0..nx {
                 let idx = i + nx * (j + ny * k0);
-                let here = provisional[idx];
+                let here = global(k0, provisional[idx]);
                 if here == 0 {
                     continue;
                 }
@@ -122,7 +122,7 @@ pub fn label(mask: &[bool], dims: [usize; 3], connectivity: Connectivity) -> Com
                     if ii < 0 || jj < 0 || ii >= nx as isize || jj >= ny as isize {
                         continue;
                     }
-                    let n = provisional[ii as usize + nx * (jj as usize + ny * (k0 - 1))];
+                    let n = global(k0 - 1, provisional[ii as usize + nx * (jj as usize + ny * (k0 - 1))]);
                     if n != 0 {
                         union(&mut parent, here, n);
                     }
@@ -134,9 +134,11 @@ pub fn label(mask: &[bool], dims: [usize; 3], connectivity: Connectivity) -> Com
     for x in 1..parent.len() {
         parent[x] = parent[parent[x] as usize];
     }
+    // Sizes per root from the first pass's count per provisional label: no pass over
+    // the voxels.
     let mut size_of_root = vec![0usize; parent.len()];
-    for &p in provisional.iter().filter(|p| **p != 0) {
-        size_of_root[parent[p as usize] as usize] += 1;
+    for (l, &n) in voxels_of.iter().enumerate().skip(1) {
+        size_of_root[parent[l] as usize] += n as usize;
     }
     // Renumber by decreasing size (ties by first occurrence).
     let mut roots: Vec<u32> = (1..parent.len() as u32).filter(|&r| size_of_root[r as usize] > 0).collect();
@@ -146,16 +148,16 @@ pub fn label(mask: &[bool], dims: [usize; 3], connectivity: Connectivity) -> Com
         new_label[*r as usize] = n as u32 + 1;
     }
     // In place: a second label array would double the peak (315 MB at 512 x 512 x 300).
-    provisional.par_iter_mut().for_each(|p| *p = new_label[parent[*p as usize] as usize]);
+    provisional.par_chunks_mut(plane).enumerate().for_each(|(k, slice)| slice.iter_mut().for_each(|l| *l = new_label[parent[global(k, *l) as usize] as usize]));
     let labels = provisional;
     let sizes = roots.iter().map(|r| size_of_root[*r as usize]).collect();
     Components { labels, sizes }
 }
 
 /// One slab's first pass: provisional labels in scan order into `labels`, unions in
-/// the returned forest (index 0 = background). Neighbours outside the slab are not
-/// looked at; `label` joins slabs afterwards.
-fn label_slab(mask: &[bool], labels: &mut [u32], dims: [usize; 3], offsets: &[[isize; 3]]) -> Vec<u32> {
+/// the returned forest (index 0 = background) and the voxel count of each label.
+/// Neighbours outside the slab are not looked at; `label` joins slabs afterwards.
+fn label_slab(mask: &[bool], labels: &mut [u32], dims: [usize; 3], offsets: &[[isize; 3]]) -> (Vec<u32>, Vec<u32>) {
     let [nx, ny, nz] = dims;
     let to_linear = |o: &[isize; 3]| o[0] + nx as isize * (o[1] + ny as isize * o[2]);
     let linear: Vec<isize> = offsets.iter().map(to_linear).collect();
@@ -165,6 +167,7 @@ fn label_slab(mask: &[bool], labels: &mut [u32], dims: [usize; 3], offsets: &[[i
     let twenty_six = offsets.len() == 13;
     let right: Vec<isize> = offsets.iter().filter(|o| o[0] == 1).map(to_linear).collect();
     let mut parent: Vec<u32> = vec![0];
+    let mut counts: Vec<u32> = vec![0];
     for k in 0..nz {
         for j in 0..ny {
             // Inside the slab and away from the in-plane border every neighbour exists.
@@ -209,12 +212,14 @@ fn label_slab(mask: &[bool], labels: &mut [u32], dims: [usize; 3], offsets: &[[i
                 if current == 0 {
                     current = parent.len() as u32;
                     parent.push(current);
+                    counts.push(0);
                 }
                 labels[idx] = current;
+                counts[current as usize] += 1;
             }
         }
     }
-    parent
+    (parent, counts)
 }
 
 /// The largest connected component of `mask` (empty mask stays empty).
