@@ -17,8 +17,8 @@ use crate::net::UNet;
 /// Seeds 1000-1079 are the validation set (candidate weights are compared on them);
 /// from [`FIRST_TEST_SEED`] on they are the test set, scored once for the weights shipped.
 /// A test set whose failures prompt a change joins validation and fresh seeds take over:
-/// 1020-1049 in session 5 (the phantom's zones changed), 1050-1079 in session 6 (training
-/// on mined under-treated cases).
+/// 1020-1049 after weights `unet-r5` were scored (the phantom's zones changed), 1050-1079
+/// after `unet-r8` (training on mined under-treated cases).
 pub const FIRST_EVAL_SEED: u64 = 1000;
 pub const FIRST_TEST_SEED: u64 = 1080;
 pub const HELD_OUT_SEEDS: std::ops::RangeInclusive<u64> = FIRST_EVAL_SEED..=1999;
