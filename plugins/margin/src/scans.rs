@@ -36,20 +36,31 @@ pub fn prepare(pre: &Volume, post: &Volume, tumours: Option<&LabelMap>, net: &UN
     };
     let pre_settings = SegSettings { phase: Phase::PreAblation, ..Default::default() };
     let post_settings = SegSettings { phase: Phase::PostAblation, ..Default::default() };
-    let pre_seg = segment(pre, net, device, &pre_settings, &stage(0.0, 0.25, "segmenting the pre-ablation CT"))?;
-    // Only the post scan's labels are needed; its lesion map and surfaces go at once
-    // (every full-size array is 79-315 MB on a thin-slice scan).
-    let post_labels = segment(post, net, device, &post_settings, &stage(0.25, 0.5, "segmenting the post-ablation CT"))?.labels;
-    let post_zone: Vec<bool> = post_labels.iter().map(|&l| l == ABLATION_ZONE).collect();
-    if !post_zone.iter().any(|&z| z) {
+    // The post scan first, keeping of it only liver and zone, one byte a voxel, so that
+    // little is held while the pre scan is segmented (on a 512 x 512 x 300 scan each
+    // full-size label map is 157 MB and a segmentation's own peak about 500 MB).
+    const OUTSIDE: u8 = 0;
+    const ZONE: u8 = 2;
+    let post_classes: Vec<u8> = segment(post, net, device, &post_settings, &stage(0.0, 0.25, "segmenting the post-ablation CT"))?
+        .labels
+        .iter()
+        .map(|&l| match l {
+            0 => OUTSIDE,
+            ABLATION_ZONE => ZONE,
+            _ => 1,
+        })
+        .collect();
+    if !post_classes.contains(&ZONE) {
         return Err(PluginError::invalid_input("no ablation zone was found in the post-ablation CT"));
     }
+    let pre_seg = segment(pre, net, device, &pre_settings, &stage(0.25, 0.5, "segmenting the pre-ablation CT"))?;
     let pre_liver: Vec<bool> = pre_seg.labels.iter().map(|&l| l != 0).collect();
-    let post_liver: Vec<bool> = post_labels.iter().map(|&l| l != 0).collect();
-    drop(post_labels);
     let found_tumour = pre_seg.labels.iter().any(|&l| l == TUMOUR);
     let (pre_lesions, lesion_map) = (pre_seg.lesions, pre_seg.lesion_map);
     drop(pre_seg.labels);
+    let post_zone: Vec<bool> = post_classes.iter().map(|&c| c == ZONE).collect();
+    let post_liver: Vec<bool> = post_classes.iter().map(|&c| c != OUTSIDE).collect();
+    drop(post_classes);
     let tumours = match tumours {
         Some(t) => t.clone(),
         None => {
@@ -65,19 +76,19 @@ pub fn prepare(pre: &Volume, post: &Volume, tumours: Option<&LabelMap>, net: &UN
         if e == "cancelled" { PluginError::cancelled() } else { PluginError::internal(format!("registration failed: {e}")) }
     })?;
     host.progress(0.85, "resampling the post-ablation CT");
+    // One full-size array at a time (each 79-157 MB on a thin-slice scan).
     let (pg, qg) = (pre.geometry, post.geometry);
-    let zone_labels: Vec<u16> = post_zone.iter().map(|&z| z as u16).collect();
-    let zone_pre = registration.warp_nearest(&zone_labels, &qg, &pg);
-    let post_liver_labels: Vec<u16> = post_liver.iter().map(|&l| l as u16).collect();
-    let liver_warped: Vec<bool> = registration.warp_nearest(&post_liver_labels, &qg, &pg).iter().map(|&l| l != 0).collect();
-    let registered = registration.warp_linear(&post.data, &qg, &pg, -1024.0);
+    let zone_pre: Vec<u16> = registration.warp_nearest(&post_zone, &qg, &pg).iter().map(|&z| z as u16).collect();
+    drop(post_zone);
+    let liver_dice = dice(&pre_liver, &registration.warp_nearest(&post_liver, &qg, &pg));
+    drop((pre_liver, post_liver));
+    let registered = registration.warp_linear_hu(&post.data, &qg, &pg);
     Ok(Prepared {
         tumours,
         zone_pre: LabelMap::new(pg, zone_pre, vec![LabelEntry::new(1, "ablation zone (registered)", [60, 200, 90, 255])]),
-        // Whole HU, as CT is stored: half the memory and file of f32 (157 vs 315 MB on a
-        // 512 x 512 x 300 scan), and within 0.5 HU of the interpolated value.
-        registered_post: Volume::from_i16(pg, registered.iter().map(|&v| v.round().clamp(i16::MIN as f32, i16::MAX as f32) as i16).collect()),
-        liver_dice: dice(&pre_liver, &liver_warped),
+        // Whole HU, as CT is stored: half the memory and file of f32, within 0.5 HU.
+        registered_post: Volume::from_i16(pg, registered),
+        liver_dice,
         registration,
     })
 }

@@ -55,6 +55,25 @@ impl VoxelBox {
         }
         out
     }
+
+    /// Writes a box-sized `local` (as [`VoxelBox::cut`] makes it) back into a grid of
+    /// `dims`.
+    pub fn paste<T: Copy>(&self, local: &[T], data: &mut [T], dims: [usize; 3]) {
+        let w = self.hi[0] - self.lo[0] + 1;
+        let mut at = 0;
+        for k in self.lo[2]..=self.hi[2] {
+            for j in self.lo[1]..=self.hi[1] {
+                let row = dims[0] * (j + dims[1] * k);
+                data[row + self.lo[0]..=row + self.hi[0]].copy_from_slice(&local[at..at + w]);
+                at += w;
+            }
+        }
+    }
+
+    /// The grid index of every voxel of the box, in the order [`VoxelBox::cut`] uses.
+    pub fn indices(&self, dims: [usize; 3]) -> impl Iterator<Item = usize> + '_ {
+        (self.lo[2]..=self.hi[2]).flat_map(move |k| (self.lo[1]..=self.hi[1]).flat_map(move |j| (self.lo[0]..=self.hi[0]).map(move |i| i + dims[0] * (j + dims[1] * k))))
+    }
 }
 
 impl Geometry {
@@ -92,6 +111,23 @@ impl LabelMap {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn paste_undoes_cut_and_indices_follow_its_order() {
+        let dims = [5, 4, 3];
+        let data: Vec<u32> = (0..60).collect();
+        let b = VoxelBox { lo: [1, 1, 0], hi: [3, 2, 2] };
+        let local = b.cut(&data, dims);
+        assert_eq!(local, b.indices(dims).map(|n| data[n]).collect::<Vec<_>>());
+        let mut back = vec![0u32; 60];
+        b.paste(&local, &mut back, dims);
+        for n in 0..60 {
+            let (i, j) = (n % 5, (n / 5) % 4);
+            let inside = (1..=3).contains(&i) && (1..=2).contains(&j);
+            assert_eq!(back[n], if inside { data[n] } else { 0 });
+        }
+    }
+
     use super::*;
 
     #[test]

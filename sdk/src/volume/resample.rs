@@ -78,6 +78,20 @@ pub fn resample_linear_through<D: Voxels + ?Sized>(data: &D, from: &Geometry, to
     sample_onto(from, to, fill, map, |p| trilinear(data, dims, p))
 }
 
+/// As [`resample_linear_through`], each value stored as `convert` makes it (e.g. whole
+/// HU as i16): no full-size f32 result on the way.
+pub fn resample_linear_through_as<D: Voxels + ?Sized, T: Copy + Send + Sync>(
+    data: &D,
+    from: &Geometry,
+    to: &Geometry,
+    fill: T,
+    map: impl Fn([f64; 3]) -> [f64; 3] + Sync,
+    convert: impl Fn(f32) -> T + Sync,
+) -> Vec<T> {
+    let dims = from.dims_usize();
+    sample_onto(from, to, fill, map, |p| trilinear(data, dims, p).map(&convert))
+}
+
 /// As [`resample_nearest`], with `map` as in [`resample_linear_through`].
 pub fn resample_nearest_through<T: Copy + Default + Send + Sync>(data: &[T], from: &Geometry, to: &Geometry, map: impl Fn([f64; 3]) -> [f64; 3] + Sync) -> Vec<T> {
     let [nx, ny, nz] = from.dims_usize();

@@ -112,8 +112,14 @@ impl Registration {
         resample::resample_linear_through(data, from, target, fill, |p| self.map(p))
     }
 
-    /// Post-frame labels carried onto `target` by nearest neighbour (0 outside).
-    pub fn warp_nearest(&self, labels: &[u16], from: &Geometry, target: &Geometry) -> Vec<u16> {
+    /// As [`Registration::warp_linear`], stored as whole HU (i16): the registered CT
+    /// without a full-size f32 copy.
+    pub fn warp_linear_hu<D: resample::Voxels + ?Sized>(&self, data: &D, from: &Geometry, target: &Geometry) -> Vec<i16> {
+        resample::resample_linear_through_as(data, from, target, -1024i16, |p| self.map(p), |v| v.round().clamp(i16::MIN as f32, i16::MAX as f32) as i16)
+    }
+
+    /// Post-frame labels (or masks) carried onto `target` by nearest neighbour (0 outside).
+    pub fn warp_nearest<T: Copy + Default + Send + Sync>(&self, labels: &[T], from: &Geometry, target: &Geometry) -> Vec<T> {
         resample::resample_nearest_through(labels, from, target, |p| self.map(p))
     }
 }

@@ -7,6 +7,7 @@
 
 use isotherm_sdk::abi::Geometry;
 use isotherm_sdk::volume::components::{Connectivity, label, largest};
+use isotherm_sdk::volume::VoxelBox;
 use isotherm_sdk::volume::resample::Voxels;
 
 /// Output label values: those of the phantom's truth maps (one definition), so results
@@ -34,9 +35,16 @@ pub struct Cleaned {
 pub fn clean(classes: Vec<u8>, geometry: &Geometry, index: ClassIndex, min_lesion_ml: f64) -> Cleaned {
     let dims = geometry.dims_usize();
     let is = |c: u8, want: Option<u8>| want == Some(c);
+    // Components are found inside each structure's box (the numbering is the same: the
+    // box keeps scan order), not over the whole scan.
     let organ = {
-        let any: Vec<bool> = classes.iter().map(|&c| c == index.liver || is(c, index.tumour) || is(c, index.zone)).collect();
-        largest(&any, dims, Connectivity::Six)
+        let mut any: Vec<bool> = classes.iter().map(|&c| c == index.liver || is(c, index.tumour) || is(c, index.zone)).collect();
+        if let Some(b) = VoxelBox::around(dims, |n| any[n]) {
+            let local = largest(&b.cut(&any, dims), b.dims(), Connectivity::Six);
+            any.fill(false);
+            b.paste(&local, &mut any, dims);
+        }
+        any
     };
     let mut labels: Vec<u16> = classes
         .iter()
@@ -49,21 +57,22 @@ pub fn clean(classes: Vec<u8>, geometry: &Geometry, index: ClassIndex, min_lesio
         })
         .collect();
     drop((classes, organ));
-    let comps = {
-        let tumour: Vec<bool> = labels.iter().map(|&l| l == TUMOUR).collect();
-        label(&tumour, dims, Connectivity::TwentySix)
-    };
-    let min_voxels = (min_lesion_ml * 1000.0 / geometry.voxel_volume_mm3()).ceil() as usize;
-    let kept = comps.sizes.iter().take_while(|&&s| s >= min_voxels.max(1)).count();
     let mut lesions = vec![0u16; labels.len()];
-    for (n, &c) in comps.labels.iter().enumerate() {
-        if c == 0 {
-            continue;
-        }
-        if (c as usize) <= kept {
-            lesions[n] = c as u16;
-        } else {
-            labels[n] = LIVER;
+    let min_voxels = (min_lesion_ml * 1000.0 / geometry.voxel_volume_mm3()).ceil() as usize;
+    let mut kept = 0;
+    if let Some(b) = VoxelBox::around(dims, |n| labels[n] == TUMOUR) {
+        let tumour: Vec<bool> = b.cut(&labels, dims).iter().map(|&l| l == TUMOUR).collect();
+        let comps = label(&tumour, b.dims(), Connectivity::TwentySix);
+        kept = comps.sizes.iter().take_while(|&&s| s >= min_voxels.max(1)).count();
+        for (n, &c) in b.indices(dims).zip(&comps.labels) {
+            if c == 0 {
+                continue;
+            }
+            if (c as usize) <= kept {
+                lesions[n] = c as u16;
+            } else {
+                labels[n] = LIVER;
+            }
         }
     }
     Cleaned { labels, lesions, lesion_count: kept }
