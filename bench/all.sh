@@ -106,15 +106,15 @@ measure() { # NAME ARGS...: the run's peak resident set, MB
   local name=$1; shift
   /usr/bin/time -f '%M %e' -o $out/time.txt "$iso" run "$@" > $out/$name-run.log 2>&1
   read -r kb secs < $out/time.txt
-  local mb=$((kb / 1024))
-  echo "  $name: $mb MB peak, $secs s"
-  emit "peak memory: $name" Isotherm "$mb" "($secs s)" "512x512x300 int16 CT at 0.8 x 0.8 x 1 mm (phantom seed 4)" MB "<= 1024 MB"
+  local mb=$((kb / 1024))  # MiB
+  echo "  $name: $mb MiB peak, $secs s"
+  emit "peak memory: $name" Isotherm "$mb" "($secs s)" "512x512x300 int16 CT at 0.8 x 0.8 x 1 mm (phantom seed 4)" MiB "<= 1024 MiB (1 GiB)"
   [ $mb -gt $peak ] && peak=$mb || true
 }
 measure segmentation segmentation -i ct=$thin/pre_ct.nii.gz -p scan=pre-ablation -o $out/thin-segmentation
 measure radiomics radiomics -i ct=$thin/pre_ct.nii.gz -i mask=$out/thin-segmentation/lesions.nii.gz -o $out/thin-radiomics
 measure margin margin -i pre=$thin/pre_ct.nii.gz -i post=$thin/post_ct.nii.gz -o $out/thin-margin
-echo "  the pipeline's peak: $peak MB"
+echo "  the pipeline's peak: $peak MiB"
 
 echo
 echo "== Isotherm against its fastest peer ($(nproc) cores, $(date -u +%Y-%m-%d))"
