@@ -11,16 +11,8 @@ out=bench/out-all
 mkdir -p $out
 export BENCH_ROWS=$PWD/$out/rows.jsonl
 : > "$BENCH_ROWS"
-emit() { # ROW TOOL SECONDS NOTE [INPUT] [UNIT] [TARGET]
-  python3 - "$@" <<'PY'
-import json, os, sys
-a = sys.argv[1:] + [""] * 7
-line = {"row": a[0], "tool": a[1], "seconds": float(a[2]), "note": a[3]}
-for key, value in (("input", a[4]), ("unit", a[5]), ("target", a[6])):
-    if value:
-        line[key] = value
-open(os.environ["BENCH_ROWS"], "a").write(json.dumps(line) + "\n")
-PY
+emit() { # ROW TOOL SECONDS NOTE [INPUT] [UNIT] [TARGET]: one line through bench/rows.py
+  python3 -c 'import sys; sys.path.insert(0, "bench"); from rows import emit; a = sys.argv[1:] + [""] * 7; emit(a[0], a[1], float(a[2]), a[3], a[4], a[5], a[6])' "$@"
 }
 
 echo "== peers (pinned, in bench/.venv and bench/.venv-torch)"
@@ -78,14 +70,12 @@ $tvenv/bin/python bench/segmentation_torch.py assets/models/segmentation $out/se
 echo "== plugin load (each plugin in a fresh process: manifest, model hashes, dlopen, ABI check, describe)"
 $R/isotherm-bench plugin-load --out $out/plugin-load > $out/plugin-load.log
 python3 - "$out/plugin-load/case.json" <<'PY'
-import json, os, sys
-case = json.load(open(sys.argv[1]))
-with open(os.environ["BENCH_ROWS"], "a") as f:
-    for p in case["plugins"]:
-        line = {"row": f"plugin load: {p['id']}", "tool": "Isotherm", "seconds": p["seconds"], "note": "",
-                "input": f"build-tree plugin, {p['models']} pinned model file(s) hashed", "target": "< 20 ms"}
-        f.write(json.dumps(line) + "\n")
-        print(f"  {p['id']}: {p['seconds'] * 1000:.1f} ms")
+import json, sys
+sys.path.insert(0, "bench")
+from rows import emit
+for p in json.load(open(sys.argv[1]))["plugins"]:
+    emit(f"plugin load: {p['id']}", "Isotherm", p["seconds"], "", f"build-tree plugin, {p['models']} pinned model file(s) hashed", target="< 20 ms")
+    print(f"  {p['id']}: {p['seconds'] * 1000:.1f} ms")
 PY
 
 echo "== the headless demo pipeline (segmentation, radiomics, margin from the two CTs; release)"

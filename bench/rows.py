@@ -15,12 +15,14 @@ def best_of(n, f):
     return best, result
 
 
-def emit(row, tool, seconds, note="", input=None, lower_is_better=True):
-    """Isotherm's line of a row should carry `input` (what the row measured)."""
+def emit(row, tool, seconds, note="", input=None, unit=None, target=None):
+    """Isotherm's line of a row should carry `input` (what the row measured); a row
+    without a peer carries its `target`, and `unit` when it is not seconds."""
     path = os.environ.get("BENCH_ROWS")
     if path:
         line = {"row": row, "tool": tool, "seconds": seconds, "note": note}
-        if input is not None:
-            line["input"] = input
+        for key, value in (("input", input), ("unit", unit), ("target", target)):
+            if value:
+                line[key] = value
         with open(path, "a") as f:
             f.write(json.dumps(line) + "\n")

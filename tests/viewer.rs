@@ -43,18 +43,24 @@ impl Picture {
     }
 }
 
-fn screenshot(args: &[&str], out: &Path) -> Picture {
+/// `isotherm view ARGS --screenshot OUT` under Xvfb with Mesa's software Vulkan.
+fn viewer_screenshot(args: &[&str], out: &Path) -> std::process::Output {
     let xvfb = Command::new("sh").args(["-c", "command -v xvfb-run"]).output().unwrap();
     assert!(xvfb.status.success(), "xvfb-run is not installed: run `bash scripts/test.sh` (it installs xvfb and mesa-vulkan-drivers)");
-    let runtime = temp_dir("xdg-runtime");
     let mut cmd = Command::new("xvfb-run");
     cmd.args(["-a", "-s", "-screen 0 1280x800x24"]).arg(isotherm_bin()).arg("view").args(args).arg("--screenshot").arg(out).args(["--size", "1280x800"]);
-    cmd.env("XDG_RUNTIME_DIR", &runtime).env("HOME", temp_dir("viewer-home"));
+    // Per picture: tests run side by side and `temp_dir` starts each folder afresh.
+    let tag = out.file_stem().unwrap().to_string_lossy().into_owned();
+    cmd.env("XDG_RUNTIME_DIR", temp_dir(&format!("xdg-runtime-{tag}"))).env("HOME", temp_dir(&format!("viewer-home-{tag}")));
     let lvp = Path::new("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json");
     if lvp.is_file() {
         cmd.env("VK_ICD_FILENAMES", lvp);
     }
-    let o = cmd.output().unwrap();
+    cmd.output().unwrap()
+}
+
+fn screenshot(args: &[&str], out: &Path) -> Picture {
+    let o = viewer_screenshot(args, out);
     assert!(o.status.success() && out.is_file(), "viewer failed: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     Picture::load(out)
 }
@@ -115,20 +121,14 @@ fn a_run_that_cannot_start_fails_the_screenshot() {
     let demo = workspace_root().join("assets/cases/demo");
     let dir = temp_dir("viewer-bad-run");
     let ct = demo.join("pre_ct.nii.gz");
-    let runtime = temp_dir("xdg-runtime-bad-run");
     for (extra, expected) in [
         (vec!["--run", "no-such-plugin"], "--run no-such-plugin: no plugin 'no-such-plugin'"),
         (vec!["--run", "template", "--param", "lower=99999"], "--run template: parameter 'lower'"),
     ] {
         let out = dir.join("bad.png");
-        let mut cmd = Command::new("xvfb-run");
-        cmd.args(["-a", "-s", "-screen 0 1280x800x24"]).arg(isotherm_bin()).arg("view").arg(&ct).args(&extra).arg("--screenshot").arg(&out);
-        cmd.env("XDG_RUNTIME_DIR", &runtime).env("HOME", temp_dir("viewer-home-bad-run"));
-        let lvp = Path::new("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json");
-        if lvp.is_file() {
-            cmd.env("VK_ICD_FILENAMES", lvp);
-        }
-        let o = cmd.output().unwrap();
+        let mut args = vec![ct.to_str().unwrap()];
+        args.extend(&extra);
+        let o = viewer_screenshot(&args, &out);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
         assert!(err.contains(expected), "{extra:?}: {err}");

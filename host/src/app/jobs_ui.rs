@@ -110,9 +110,8 @@ pub fn submit(jobs: &mut Jobs, viewer: &mut Viewer, plugin: &Arc<LoadedPlugin>, 
             (None, _) => return Err(format!("choose a node for input '{}'", spec.label)),
             (Some(_), _) => return Err(format!("input '{}' needs a {:?}", spec.label, spec.kind)),
         };
-        let port = plugin.manifest.inputs.iter().find(|p| p.name == spec.name.as_str());
         let node_name = node.map(|n| n.name.clone()).unwrap_or_default();
-        if let Some(w) = crate::inputs::fit_warning(plugin, spec.name.as_str(), port.and_then(|p| p.range), &data, std::path::Path::new(&node_name)) {
+        if let Some(w) = crate::inputs::fit_warning(plugin, spec.name.as_str(), &data, std::path::Path::new(&node_name)) {
             viewer.log(format!("warning: {w}"));
         }
         inputs.push(NamedInput { name: spec.name.clone(), data });
@@ -133,12 +132,15 @@ impl Plugin for JobsUiPlugin {
 
 fn auto_run(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
     let Some((id, params)) = jobs.auto_run.take() else { return };
-    let Some(plugin) = viewer.registry.get(&id).cloned() else {
-        let reason = viewer.registry.explain_missing(&id, &viewer.search);
+    let fail = |jobs: &mut Jobs, viewer: &mut Viewer, reason: String| {
         let message = format!("--run {id}: {reason}");
         tracing::error!("{message}");
         viewer.log(message.clone());
         jobs.auto_run_error = Some(message);
+    };
+    let Some(plugin) = viewer.registry.get(&id).cloned() else {
+        let reason = viewer.registry.explain_missing(&id, &viewer.search);
+        fail(&mut jobs, &mut viewer, reason);
         return;
     };
     let mut form = default_form(&plugin, &viewer);
@@ -151,12 +153,7 @@ fn auto_run(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
                 job.auto = true;
             }
         }
-        Err(e) => {
-            let message = format!("--run {id}: {e}");
-            tracing::error!("{message}");
-            viewer.log(message.clone());
-            jobs.auto_run_error = Some(message);
-        }
+        Err(e) => fail(&mut jobs, &mut viewer, e),
     }
     jobs.selected = Some(id.clone());
     jobs.forms.insert(id, form);

@@ -89,8 +89,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
             Ok(d) => d,
             Err(e) => return usage(&e),
         };
-        let port = plugin.manifest.inputs.iter().find(|p| p.name == name);
-        if let Some(warning) = crate::inputs::fit_warning(&plugin, &name, port.and_then(|p| p.range), &data, &path) {
+        if let Some(warning) = crate::inputs::fit_warning(&plugin, &name, &data, &path) {
             tracing::warn!("{warning}");
             input_warnings.push(warning);
         }

@@ -85,10 +85,6 @@ pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>
     if zone_voxels == 0 {
         return Err(PluginError::invalid_input("the ablation zone is empty (on the tumour grid)"));
     }
-    let count = if s.tumour_label != 0 { tumours.counts().iter().filter(|(v, _)| *v == s.tumour_label).count() } else { tumours.counts().len() };
-    if count == 0 {
-        return Err(PluginError::invalid_input("the tumour label map has no tumour"));
-    }
     host.progress(0.05, "zone surface");
     let mut zone_surface = mask_surface_smooth(&in_zone, &g, ANTI_ALIAS_VOXELS);
     if zone_surface.triangles.is_empty() {
@@ -102,10 +98,10 @@ pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>
 
     let mut out = Vec::new();
     // One tumour's mask at a time (each is full-size).
-    tumours.for_each_lesion(s.tumour_label, |id, mask| {
+    tumours.for_each_lesion(s.tumour_label, |n, count, id, mask| {
         let mask = &mask;
         host.checkpoint()?;
-        host.progress(0.1 + 0.85 * (out.len() as f32 / count.max(1) as f32).min(1.0), &format!("tumour {id}"));
+        host.progress(0.1 + 0.85 * n as f32 / count as f32, &format!("tumour {id}"));
         let voxels = mask.iter().filter(|&&m| m).count();
         let uncovered = mask.iter().zip(&in_zone).filter(|(m, z)| **m && !**z).count();
         // The shell around the tumour, by the exact EDT in mm. The EDT measures from
@@ -153,6 +149,9 @@ pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>
         });
         Ok::<(), PluginError>(())
     })?;
+    if out.is_empty() {
+        return Err(PluginError::invalid_input("the tumour label map has no tumour"));
+    }
     host.progress(1.0, "done");
     Ok(Assessment { lesions: out, zone_surface, zone_ml: zone_voxels as f64 * voxel_ml })
 }

@@ -124,7 +124,7 @@ impl LabelMap {
     /// (a binary mask), one per 26-connected region, numbered by decreasing size.
     pub fn lesions(&self, only: u16) -> Vec<(u16, Vec<bool>)> {
         let mut all = Vec::new();
-        self.for_each_lesion(only, |id, mask| {
+        self.for_each_lesion(only, |_, _, id, mask| {
             all.push((id, mask));
             Ok::<(), ()>(())
         })
@@ -134,17 +134,18 @@ impl LabelMap {
 
     /// As [`LabelMap::lesions`], one lesion's mask at a time (a full-size mask each: on
     /// a thin-slice scan 79 MB, so a caller that measures and moves on keeps one).
-    pub fn for_each_lesion<E>(&self, only: u16, mut f: impl FnMut(u16, Vec<bool>) -> Result<(), E>) -> Result<(), E> {
+    /// `f(index, count, id, mask)`: the lesion's place among `count`, its id, its mask.
+    pub fn for_each_lesion<E>(&self, only: u16, mut f: impl FnMut(usize, usize, u16, Vec<bool>) -> Result<(), E>) -> Result<(), E> {
         let values: Vec<u16> = self.counts().into_iter().map(|(v, _)| v).filter(|&v| only == 0 || v == only).collect();
         if only == 0 && values.len() == 1 {
             let c = components::label(&self.mask_of(values[0]), self.geometry.dims_usize(), components::Connectivity::TwentySix);
             for n in 1..=c.count() as u32 {
-                f(n as u16, c.mask(n))?;
+                f(n as usize - 1, c.count(), n as u16, c.mask(n))?;
             }
             return Ok(());
         }
-        for v in values {
-            f(v, self.mask_of(v))?;
+        for (n, &v) in values.iter().enumerate() {
+            f(n, values.len(), v, self.mask_of(v))?;
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ pub mod sampler;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use isotherm_sdk::abi::{Geometry, Volume};
-use isotherm_sdk::volume::{edt, filter, resample};
+use isotherm_sdk::volume::{edt, filter, resample, stats};
 
 use sampler::{GridTable, weighted_ssd, world_to_index};
 
@@ -107,13 +107,8 @@ impl Registration {
         }
     }
 
-    /// The post-frame `data` resampled onto `target` (the pre grid) through the transform.
-    pub fn warp_linear<D: resample::Voxels + ?Sized>(&self, data: &D, from: &Geometry, target: &Geometry, fill: f32) -> Vec<f32> {
-        resample::resample_linear_through(data, from, target, fill, |p| self.map(p))
-    }
-
-    /// As [`Registration::warp_linear`], stored as whole HU (i16): the registered CT
-    /// without a full-size f32 copy.
+    /// The post-frame CT resampled onto `target` (the pre grid) through the transform,
+    /// trilinear, stored as whole HU (i16; -1024 outside): no full-size f32 copy.
     pub fn warp_linear_hu<D: resample::Voxels + ?Sized>(&self, data: &D, from: &Geometry, target: &Geometry) -> Vec<i16> {
         resample::resample_linear_through_as(data, from, target, -1024i16, |p| self.map(p), |v| v.round().clamp(i16::MIN as f32, i16::MAX as f32) as i16)
     }
@@ -134,11 +129,6 @@ fn smoothed(v: &Volume) -> Vec<f32> {
     let sigma = g.spacing.map(|s| (1.0 / s).min(1.0));
     let data: Vec<f32> = v.to_f32().into_iter().map(normalise).collect();
     filter::gaussian(&data, g.dims_usize(), sigma)
-}
-
-/// The liver masks' centres: the SDK's one centroid.
-fn centroid(mask: &[bool], g: &Geometry) -> Option<[f64; 3]> {
-    isotherm_sdk::volume::stats::centroid(g, mask)
 }
 
 /// The finest grid the fit works on: the similarity is sampled from a smoothed image
@@ -250,8 +240,8 @@ fn register_on(pre: &Volume, post: &Volume, pre_liver: &[bool], post_liver: &[bo
     let err = |e: candle_core::Error| e.to_string();
     let device = s.device.clone();
     let (pg, qg) = (pre.geometry, post.geometry);
-    let c_pre = centroid(pre_liver, &pg).ok_or("the pre-ablation liver mask is empty")?;
-    let c_post = centroid(post_liver, &qg).ok_or("the post-ablation liver mask is empty")?;
+    let c_pre = stats::centroid(&pg, pre_liver).ok_or("the pre-ablation liver mask is empty")?;
+    let c_post = stats::centroid(&qg, post_liver).ok_or("the post-ablation liver mask is empty")?;
     // Similarity region: the pre liver dilated by region_margin_mm.
     let dist = edt::distance_to(pre_liver, pg.dims_usize(), pg.spacing);
     let fixed_all = smoothed(pre);
