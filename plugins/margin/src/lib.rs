@@ -5,7 +5,9 @@
 //! segmentation plugin's network, the post scan is registered onto the pre scan
 //! (`register`, Candle), and the zone is carried into the pre frame).
 
-pub mod logic;
+/// The margin computation lives in its own crate so that the planning plugin predicts
+/// margins with the same code.
+pub use isotherm_margin_core as logic;
 pub mod register;
 pub mod scans;
 

@@ -93,6 +93,8 @@ pub struct Bioheat {
     /// The step, s.
     pub dt: f64,
     active: Option<ActiveBox>,
+    /// The conductivity when every voxel has the same one.
+    uniform_k: Option<f32>,
 }
 
 impl Bioheat {
@@ -100,7 +102,9 @@ impl Bioheat {
     pub fn new(medium: Medium) -> Self {
         let n = medium.len();
         let dt = 0.9 * medium.stable_step();
-        Bioheat { source: vec![0.0; n], temperature: vec![BLOOD_C as f32; n], next: vec![BLOOD_C as f32; n], time: 0.0, dt, active: None, medium }
+        let k0 = medium.conductivity.first().copied().unwrap_or(0.0);
+        let uniform_k = medium.conductivity.iter().all(|&k| k == k0).then_some(k0);
+        Bioheat { source: vec![0.0; n], temperature: vec![BLOOD_C as f32; n], next: vec![BLOOD_C as f32; n], time: 0.0, dt, active: None, uniform_k, medium }
     }
 
     pub fn temperature(&self) -> &[f32] {
@@ -172,6 +176,9 @@ impl Bioheat {
         let (hl, hu) = (rho_c * tl, rho_c * tu + latent);
         let tb = BLOOD_C as f32;
         let (t, k, perf, q) = (&self.temperature, &m.conductivity, &m.perfusion, &self.source);
+        // One conductivity everywhere (every tissue class carries the liver's today): the
+        // same sum without reading k, a quarter less memory traffic per voxel.
+        let uniform_k = self.uniform_k;
         self.next[b.lo[2] * plane..b.hi[2] * plane].par_chunks_mut(plane).enumerate().for_each(|(dz, out)| {
             let z = b.lo[2] + dz;
             for y in b.lo[1]..b.hi[1] {
@@ -180,19 +187,29 @@ impl Bioheat {
                 let n = e - s;
                 let tc = &t[s..e];
                 let (xm, xp, ym, yp, zm, zp) = (&t[s - 1..e - 1], &t[s + 1..e + 1], &t[s - nx..e - nx], &t[s + nx..e + nx], &t[s - plane..e - plane], &t[s + plane..e + plane]);
-                let kc = &k[s..e];
-                let (kxm, kxp, kym, kyp, kzm, kzp) = (&k[s - 1..e - 1], &k[s + 1..e + 1], &k[s - nx..e - nx], &k[s + nx..e + nx], &k[s - plane..e - plane], &k[s + plane..e + plane]);
                 let (pc, qc) = (&perf[s..e], &q[s..e]);
                 let o = &mut out[y * nx + b.lo[0]..y * nx + b.hi[0]];
-                for i in 0..n {
-                    let c = tc[i];
-                    let kk = kc[i];
-                    // Face conductivities are the mean of the two voxels' (k is smooth
-                    // across soft tissues; flowing blood is held fixed instead).
-                    let div = (kk + kxm[i]) * (xm[i] - c) + (kk + kxp[i]) * (xp[i] - c) + (kk + kym[i]) * (ym[i] - c) + (kk + kyp[i]) * (yp[i] - c) + (kk + kzm[i]) * (zm[i] - c) + (kk + kzp[i]) * (zp[i] - c);
-                    let flux = 0.5 * div * inv_h2 + qc[i] - pc[i] * (c - tb);
+                let update = |c: f32, div: f32, p: f32, qv: f32| -> f32 {
+                    let flux = div * inv_h2 + qv - p * (c - tb);
                     let enthalpy = rho_c * c + latent * ((c - tl) / (tu - tl)).clamp(0.0, 1.0) + dt * flux;
-                    o[i] = (enthalpy - latent * ((enthalpy - hl) / (hu - hl)).clamp(0.0, 1.0)) / rho_c;
+                    (enthalpy - latent * ((enthalpy - hl) / (hu - hl)).clamp(0.0, 1.0)) / rho_c
+                };
+                if let Some(kk) = uniform_k {
+                    for i in 0..n {
+                        let c = tc[i];
+                        let div = kk * (xm[i] + xp[i] + ym[i] + yp[i] + zm[i] + zp[i] - 6.0 * c);
+                        o[i] = update(c, div, pc[i], qc[i]);
+                    }
+                } else {
+                    let kc = &k[s..e];
+                    let (kxm, kxp, kym, kyp, kzm, kzp) = (&k[s - 1..e - 1], &k[s + 1..e + 1], &k[s - nx..e - nx], &k[s + nx..e + nx], &k[s - plane..e - plane], &k[s + plane..e + plane]);
+                    for i in 0..n {
+                        let c = tc[i];
+                        let kk = kc[i];
+                        // Face conductivities are the mean of the two voxels'.
+                        let div = 0.5 * ((kk + kxm[i]) * (xm[i] - c) + (kk + kxp[i]) * (xp[i] - c) + (kk + kym[i]) * (ym[i] - c) + (kk + kyp[i]) * (yp[i] - c) + (kk + kzm[i]) * (zm[i] - c) + (kk + kzp[i]) * (zp[i] - c));
+                        o[i] = update(c, div, pc[i], qc[i]);
+                    }
                 }
             }
         });

@@ -121,30 +121,42 @@ impl Damage {
         Damage { omega_comsol: vec![0.0; len], omega_jacques: vec![0.0; len], cem43: vec![0.0; len], peak: vec![BLOOD_C as f32; len], table: RateTable::new() }
     }
 
-    /// Adds `dt` seconds at the temperatures `t`, over the linear index ranges `rows`.
-    /// Returns the voxels that coagulated (COMSOL Ω crossed 1) in this step.
-    pub fn accumulate(&mut self, t: &[f32], dt: f64, rows: impl Iterator<Item = std::ops::Range<usize>>, coagulated: &mut Vec<usize>) {
+    /// Adds `dt` seconds at the temperatures `t` over the z-planes `planes` (of `plane`
+    /// voxels each), planes side by side. Returns, in `coagulated`, the voxels whose
+    /// COMSOL Ω crossed 1 in this step.
+    pub fn accumulate(&mut self, t: &[f32], dt: f64, plane: usize, planes: std::ops::Range<usize>, coagulated: &mut Vec<usize>) {
+        use rayon::prelude::*;
         let warm = BLOOD_C as f32 + WARM_K;
         let dt = dt as f32;
-        for r in rows {
-            for i in r {
-                let ti = t[i];
-                if ti <= warm {
-                    continue;
+        let r = planes.start * plane..planes.end * plane;
+        let table = &self.table;
+        let crossed: Vec<usize> = (self.omega_comsol[r.clone()].par_chunks_mut(plane), self.omega_jacques[r.clone()].par_chunks_mut(plane), self.cem43[r.clone()].par_chunks_mut(plane), self.peak[r.clone()].par_chunks_mut(plane), t[r.clone()].par_chunks(plane))
+            .into_par_iter()
+            .enumerate()
+            .flat_map_iter(|(p, (oc, oj, cem, peak, tp))| {
+                let base = (planes.start + p) * plane;
+                let mut crossed = Vec::new();
+                for i in 0..tp.len() {
+                    let ti = tp[i];
+                    if ti <= warm {
+                        continue;
+                    }
+                    let [a, b, c] = table.at(ti);
+                    oc[i] += a * dt;
+                    let before = oj[i];
+                    oj[i] = before + b * dt;
+                    cem[i] += c * dt;
+                    if ti > peak[i] {
+                        peak[i] = ti;
+                    }
+                    if before < 1.0 && oj[i] >= 1.0 {
+                        crossed.push(base + i);
+                    }
                 }
-                let [a, b, c] = self.table.at(ti);
-                let before = self.omega_comsol[i];
-                self.omega_comsol[i] = before + a * dt;
-                self.omega_jacques[i] += b * dt;
-                self.cem43[i] += c * dt;
-                if ti > self.peak[i] {
-                    self.peak[i] = ti;
-                }
-                if before < 1.0 && self.omega_comsol[i] >= 1.0 {
-                    coagulated.push(i);
-                }
-            }
-        }
+                crossed
+            })
+            .collect();
+        coagulated.extend(crossed);
     }
 
     /// Whether voxel `i` is ablated under `criterion`.
@@ -155,6 +167,16 @@ impl Damage {
             Criterion::ArrheniusJacques => self.omega_jacques[i] >= 1.0,
             Criterion::Cem43 => self.cem43[i] as f64 >= CEM43_NECROSIS_MIN,
             Criterion::Isotherm60 => self.peak[i] as f64 >= ISOTHERM_C,
+        }
+    }
+
+    /// The scalar field a criterion thresholds, and its threshold.
+    pub fn field(&self, criterion: Criterion) -> (&[f32], f32) {
+        match criterion {
+            Criterion::ArrheniusComsol => (&self.omega_comsol, 1.0),
+            Criterion::ArrheniusJacques => (&self.omega_jacques, 1.0),
+            Criterion::Cem43 => (&self.cem43, CEM43_NECROSIS_MIN as f32),
+            Criterion::Isotherm60 => (&self.peak, ISOTHERM_C as f32),
         }
     }
 
@@ -180,7 +202,7 @@ mod tests {
         };
         loop {
             let before = value(&d);
-            d.accumulate(&temps, dt, std::iter::once(0..1), &mut Vec::new());
+            d.accumulate(&temps, dt, 1, 0..1, &mut Vec::new());
             let after = value(&d);
             if after >= 1.0 {
                 return time + dt * (1.0 - before) / (after - before);
@@ -211,7 +233,7 @@ mod tests {
     #[test]
     fn body_temperature_alone_does_no_damage() {
         let mut d = Damage::new(2);
-        d.accumulate(&[37.2, 80.0], 600.0, std::iter::once(0..2), &mut Vec::new());
+        d.accumulate(&[37.2, 80.0], 600.0, 2, 0..1, &mut Vec::new());
         assert_eq!(d.omega_comsol[0], 0.0);
         assert!(d.ablated(Criterion::Isotherm60, 1) && !d.ablated(Criterion::Isotherm60, 0));
     }

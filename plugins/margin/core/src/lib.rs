@@ -1,4 +1,4 @@
-//! The margin computation, free of FFI.
+//! The minimal ablative margin, free of FFI (the margin plugin's logic, shared with planning).
 //!
 //! Definition (clinical-facts.md, "Minimal ablative margin"): for every point of a
 //! tumour's surface, the signed distance to the ablation zone's surface — positive when
