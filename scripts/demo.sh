@@ -2,15 +2,17 @@
 # The main job on the bundled demo case, headless: list the plugins, segment the demo CT
 # (liver, tumours), measure the lesions' radiomics and prognosis, then the headline
 # workflow: the minimal ablative margin from the two CT scans alone (segment both,
-# register the post scan onto the pre scan, measure), against the generator's truth.
+# register the post scan onto the pre scan, measure), against the generator's truth;
+# last, the same ablation planned before the fact: the antenna where the generator put
+# it, the zone from the bioheat simulation, the predicted margin.
 #
-# It builds only what it runs: the host without the viewer, and the four plugins.
+# It builds only what it runs: the host without the viewer, and the five plugins.
 # (`cargo build` builds the viewer too; `bash scripts/test.sh` runs the tests.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "Building the headless host and the plugins (a first build takes a few minutes)..."
 cargo build --quiet --no-default-features \
-  -p isotherm-host -p isotherm-template -p isotherm-segmentation -p isotherm-radiomics -p isotherm-margin
+  -p isotherm-host -p isotherm-template -p isotherm-segmentation -p isotherm-radiomics -p isotherm-margin -p isotherm-planning
 bin=target/debug/isotherm
 case=assets/cases/demo
 out=${1:-out/demo}
@@ -47,3 +49,14 @@ echo "  its margin-coloured surface: $out/margin/tumour-$row.ply (red < 0 mm, am
 echo "  the registered post CT on the pre grid: $out/margin/registered-post-ct.nii.gz"
 echo "  the ablation zone carried into the pre frame: $out/margin/ablation-zone-pre.nii.gz"
 echo "  see them: cargo build && target/debug/isotherm view $case/pre_ct.nii.gz $out/margin/ablation-zone-pre.nii.gz $out/margin/tumour-$row.ply"
+echo
+# Planning: the generator's antenna (tip, entry) on the pre-ablation CT, Emprint at 100 W
+# for 5 min, in the structures the generator labelled (liver, vessels, tumours).
+tip=$(tr -d ' \n' < $case/truth.json | grep -o '"needle_pre":{[^}]*}' | grep -o '"tip":\[[^]]*\]' | grep -o '[-0-9.,e]*' | tail -1)
+entry=$(tr -d ' \n' < $case/truth.json | grep -o '"needle_pre":{[^}]*}' | grep -o '"entry":\[[^]]*\]' | grep -o '[-0-9.,e]*' | tail -1)
+"$bin" run planning --input ct=$case/pre_ct.nii.gz --input labels=$case/pre_labels.nii.gz \
+  --param antenna=emprint --param power=100 --param time=5 --param tip=$tip --param entry=$entry --out "$out/planning"
+grep -o '"text": "[^"]*"' "$out/planning/report.json" | head -1 | sed 's/"text": //; s/"//g'
+echo "Damage models ($out/planning/planning-damage-models.csv):"
+cat "$out/planning/planning-damage-models.csv"
+echo "  the predicted zone: $out/planning/predicted-zone.nii.gz, temperatures: $out/planning/temperature.nii.gz"

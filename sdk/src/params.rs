@@ -41,6 +41,13 @@ impl ParamSpec {
     pub fn point(name: &str, label: &str) -> Self {
         Self::base(name, label, ParamKind::Point)
     }
+    /// A world point that may be left unset ([`Request::optional_point`] is `None`
+    /// then). Unset is carried as the all-NaN point, written `unset`: no ABI change.
+    ///
+    /// [`Request::optional_point`]: crate::plugin::Request::optional_point
+    pub fn optional_point(name: &str, label: &str) -> Self {
+        Self::base(name, label, ParamKind::Point).with_default(ParamValue::Point(UNSET_POINT))
+    }
     pub fn with_default(mut self, value: ParamValue) -> Self {
         self.default = ROption::RSome(value);
         self
@@ -119,6 +126,14 @@ impl PluginDescriptor {
     }
 }
 
+/// The value of an [`ParamSpec::optional_point`] nobody set.
+pub const UNSET_POINT: [f64; 3] = [f64::NAN; 3];
+
+/// Whether a point is [`UNSET_POINT`].
+pub fn is_unset(p: &[f64; 3]) -> bool {
+    p.iter().all(|c| c.is_nan())
+}
+
 /// Parses a textual value (`--param name=value`) as the declared kind.
 pub fn parse_value(spec: &ParamSpec, text: &str) -> Result<ParamValue, String> {
     let text = text.trim();
@@ -133,6 +148,7 @@ pub fn parse_value(spec: &ParamSpec, text: &str) -> Result<ParamValue, String> {
         },
         ParamKind::Choice => Ok(ParamValue::Choice(text.into())),
         ParamKind::VolumeRef => Ok(ParamValue::VolumeRef(text.into())),
+        ParamKind::Point if text.eq_ignore_ascii_case("unset") => Ok(ParamValue::Point(UNSET_POINT)),
         ParamKind::Point => {
             let parts: Vec<_> = text.split(',').map(|p| p.trim().parse::<f64>()).collect();
             match parts.as_slice() {
@@ -150,6 +166,7 @@ pub fn format_value(v: &ParamValue) -> String {
         ParamValue::Integer(x) => format!("{x}"),
         ParamValue::Bool(x) => format!("{x}"),
         ParamValue::Choice(x) | ParamValue::VolumeRef(x) => x.to_string(),
+        ParamValue::Point(p) if is_unset(p) => "unset".into(),
         ParamValue::Point(p) => format!("{},{},{}", p[0], p[1], p[2]),
     }
 }
@@ -162,7 +179,7 @@ pub fn check_value(spec: &ParamSpec, value: &ParamValue) -> Result<(), String> {
         (ParamKind::Integer, ParamValue::Integer(x)) => Some(*x as f64),
         (ParamKind::Bool, ParamValue::Bool(_)) | (ParamKind::VolumeRef, ParamValue::VolumeRef(_)) => None,
         (ParamKind::Point, ParamValue::Point(p)) => {
-            if p.iter().all(|c| c.is_finite()) { None } else { return Err(format!("parameter '{name}': point has a non-finite coordinate")) }
+            if p.iter().all(|c| c.is_finite()) || is_unset(p) { None } else { return Err(format!("parameter '{name}': point has a non-finite coordinate")) }
         }
         (ParamKind::Choice, ParamValue::Choice(c)) => {
             if spec.choices.iter().any(|k| k == c) {
@@ -237,6 +254,13 @@ mod tests {
         assert_eq!(p[1].value, ParamValue::Choice("exact".into()));
         assert_eq!(p[2].value, ParamValue::Point([1.0, 2.5, -3.0]));
         assert_eq!(p[3].value, ParamValue::Bool(false));
+        // An optional point left out is unset, and round-trips as text.
+        let spec = ParamSpec::optional_point("entry", "Entry");
+        let unset = resolve(std::slice::from_ref(&spec), &[]).unwrap();
+        assert!(matches!(unset[0].value, ParamValue::Point(p) if is_unset(&p)));
+        assert_eq!(format_value(&unset[0].value), "unset");
+        assert_eq!(parse_value(&spec, "unset").map(|v| format_value(&v)), Ok("unset".into()));
+        assert!(check_value(&spec, &ParamValue::Point([1.0, f64::NAN, 2.0])).is_err());
         // Text round trip, as the viewer's form and `plugins info` show values.
         for (spec, param) in specs().iter().zip(p.iter()) {
             assert_eq!(parse_value(spec, &format_value(&param.value)).unwrap(), param.value);

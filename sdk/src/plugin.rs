@@ -157,6 +157,14 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// A point declared with [`ParamSpec::optional_point`]: `None` while unset.
+    ///
+    /// [`ParamSpec::optional_point`]: crate::abi::ParamSpec::optional_point
+    pub fn optional_point(&self, name: &str) -> Result<Option<[f64; 3]>, PluginError> {
+        let p = self.point(name)?;
+        Ok((!crate::params::is_unset(&p)).then_some(p))
+    }
+
     /// The verified model file declared as `name` in `plugin.toml`.
     pub fn model(&self, name: &str) -> Result<&'a ModelFile, PluginError> {
         self.raw.models.iter().find(|m| m.name.as_str() == name).ok_or_else(|| {

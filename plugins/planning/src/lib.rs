@@ -33,8 +33,11 @@ impl Plugin for Planning {
             .param(ParamSpec::choice("antenna", "Antenna", ANTENNAS, ANTENNAS[0]).help("Antenna profile (assets/antennas/)"))
             .param(ParamSpec::number("power", "Power", 100.0).range(1.0, 300.0).unit("W").help("Generator power; must lie within the antenna chart's range"))
             .param(ParamSpec::number("time", "Time", 5.0).range(0.1, 30.0).unit("min").help("Ablation time; must lie within the antenna chart's range"))
-            .param(ParamSpec::point("tip", "Antenna tip").required().help("World mm (RAS+)"))
-            .param(ParamSpec::point("entry", "Skin entry").required().help("World mm (RAS+): sets the antenna's direction"))
+            .param(ParamSpec::choice("mode", "Mode", &["simulate", "recommend"], "simulate").help("simulate: the antenna at 'tip' and 'entry', at 'power' and 'time'; recommend: the path, power and time for the tumour"))
+            .param(ParamSpec::optional_point("tip", "Antenna tip").help("World mm (RAS+); simulate mode"))
+            .param(ParamSpec::optional_point("entry", "Skin entry").help("World mm (RAS+): sets the antenna's direction; simulate mode"))
+            .param(ParamSpec::integer("target_tumour", "Tumour to treat", 0).range(0.0, 65535.0).help("Recommend mode: the tumour's label value (or region number of a binary map); 0 = the largest"))
+            .param(ParamSpec::number("vessel_margin", "Vessel margin", 3.0).range(0.0, 20.0).unit("mm").help("Recommend mode: how far a path keeps from vessels of 3 mm and more"))
             .param(ParamSpec::choice("criterion", "Damage criterion", &criteria, Criterion::ArrheniusJacques.name()).help("Which damage model draws the zone; the report gives all four"))
             .param(ParamSpec::number("grid", "Grid spacing", 1.0).range(0.5, 3.0).unit("mm").help("Simulation grid (isotropic; the CT is resampled onto it)"))
     }
@@ -48,12 +51,16 @@ impl Plugin for Planning {
         let text = String::from_utf8(bytes).map_err(|_| PluginError::new(ErrorKind::Model, format!("{}: not UTF-8 text", path.display())))?;
         let antenna = Antenna::from_toml(&text, &path).map_err(|e| PluginError::new(ErrorKind::Model, e))?;
         let criterion = Criterion::from_name(request.choice("criterion")?).ok_or_else(|| PluginError::invalid_input("unknown criterion"))?;
+        if request.choice("mode")? == "recommend" {
+            return recommend(request, host, ct, labels, tumours, &antenna, criterion);
+        }
+        let missing = |name: &str| PluginError::invalid_input(format!("parameter '{name}' is needed in simulate mode (or use --param mode=recommend)"));
         let setting = Setting {
             power_w: request.number("power")?,
             time_min: request.number("time")?,
             criterion,
-            tip: request.point("tip")?,
-            entry: request.point("entry")?,
+            tip: request.optional_point("tip")?.ok_or_else(|| missing("tip"))?,
+            entry: request.optional_point("entry")?.ok_or_else(|| missing("entry"))?,
             grid_mm: request.number("grid")?,
         };
         host.progress(0.0, "anatomy");
@@ -68,6 +75,26 @@ impl Plugin for Planning {
         host.progress(0.92, "margin");
         output::to_output(&planned, &antenna, tumours.or(labels), host)
     }
+}
+
+/// Recommend mode: the tumour from 'tumour', else from the tumours 'labels' names.
+fn recommend(request: &Request<'_>, host: &Host<'_>, ct: &Volume, labels: Option<&LabelMap>, tumours: Option<&LabelMap>, antenna: &Antenna, criterion: Criterion) -> Result<RunOutput, PluginError> {
+    use isotherm_planning_core::recommend;
+    let id = request.integer("target_tumour")? as u16;
+    let tumour_map = match (tumours, labels) {
+        (Some(t), _) => t.clone(),
+        (None, Some(l)) => output::tumours_named_in(l),
+        (None, None) => return Err(PluginError::invalid_input("recommend mode needs the tumour: give 'tumour' or 'labels'")),
+    };
+    let target = recommend::target_of(&tumour_map, id).map_err(PluginError::invalid_input)?;
+    let r = recommend::recommend(ct, labels, tumours, target, antenna, criterion, request.number("vessel_margin")?, request.number("grid")?, |f, what| {
+        host.progress((0.9 * f) as f32, what);
+        !host.is_cancelled()
+    })
+    .map_err(PluginError::invalid_input)?;
+    let Some(r) = r else { return Err(PluginError::cancelled()) };
+    host.progress(0.92, "margin");
+    output::recommendation_output(&r, antenna, host)
 }
 
 export_plugin!(Planning);

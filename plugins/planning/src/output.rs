@@ -122,3 +122,146 @@ pub fn to_output(p: &Planned, antenna: &Antenna, _tumour_source: Option<&LabelMa
     }
     Ok(out.focus(s.tip))
 }
+
+/// The tumours a label map names (by its label table), as a binary map.
+pub fn tumours_named_in(labels: &LabelMap) -> LabelMap {
+    use isotherm_planning_core::anatomy::structure_of;
+    let mut is_tumour = vec![false; 65536];
+    for e in labels.table.iter() {
+        is_tumour[e.value as usize] = structure_of(e.name.as_str()) == Some(Structure::Tumour);
+    }
+    let values = labels.labels.iter().map(|&v| is_tumour[v as usize] as u16).collect();
+    LabelMap::new(labels.geometry, values, vec![LabelEntry::new(1, "tumour", [240, 200, 40, 255])])
+}
+
+/// Recommend mode: the simulated recommendation's nodes, with the recommended setting, the
+/// Pareto front of paths and the settings considered in the report.
+pub fn recommendation_output(r: &isotherm_planning_core::recommend::Recommendation, antenna: &Antenna, host: &Host<'_>) -> Result<RunOutput, PluginError> {
+    let mut out = to_output(&r.planned, antenna, None, host)?;
+    let s = &r.planned.setting;
+    let mut front = Table::new("pareto front").column("entry x", "mm").column("entry y", "mm").column("entry z", "mm").column("length", "mm").column("vessel clearance", "mm").column("predicted margin", "mm").column("covered", "%");
+    for p in &r.search.front {
+        front = front.row(vec![p.entry[0].into(), p.entry[1].into(), p.entry[2].into(), p.length_mm.into(), p.clearance_mm.min(999.0).into(), p.margin_mm.into(), p.covered_percent.into()]);
+    }
+    let mut considered = Table::new("settings").column("power", "W").column("time", "min").column("energy", "kJ").column("best predicted margin", "mm").column("zone", "ml");
+    for c in &r.considered {
+        considered = considered.row(vec![c.setting.power_w.into(), c.setting.time_min.into(), c.setting.energy_kj().into(), c.best.map(|p| p.margin_mm).unwrap_or(f64::NAN).into(), c.zone_ml.into()]);
+    }
+    let mut refused = Table::new("refused paths").column("reason", "").column("paths", "");
+    for (f, n) in &r.search.refused {
+        refused = refused.row(vec![f.name().into(), (*n as i64).into()]);
+    }
+    let mut sources = Table::new("structure sources").column("structure", "").column("from", "");
+    for (f, src) in &r.obstacles.sources {
+        sources = sources.row(vec![f.name().into(), src.as_str().into()]);
+    }
+    let alternatives = Markups {
+        points: r.search.front.iter().enumerate().map(|(i, p)| PointMarkup { label: format!("entry {} ({:.1} mm margin)", i + 1, p.margin_mm).into(), position: p.entry }).collect::<Vec<_>>().into(),
+        lines: RVec::new(),
+        colour: [0.6, 0.8, 1.0, 1.0],
+    };
+    let mut extra = Some(
+        Report::new("")
+            .label("recommended_setting", &format!("{:.0} W, {:.1} min", s.power_w, s.time_min))
+            .number("path_length", r.path.length_mm, "mm")
+            .number("vessel_clearance", r.path.clearance_mm.min(999.0), "mm")
+            .label("entry", &format!("{:.1},{:.1},{:.1}", s.entry[0], s.entry[1], s.entry[2]))
+            .label("tip", &format!("{:.1},{:.1},{:.1}", s.tip[0], s.tip[1], s.tip[2]))
+            .integer("entries_evaluated", r.search.evaluated as i64, "")
+            .integer("entries_feasible", r.search.feasible as i64, "")
+            .integer("pareto_front", r.search.front.len() as i64, "")
+            .label("reaches_5mm_margin", if r.reaches_target { "yes" } else { "no" })
+            .table(front)
+            .table(considered)
+            .table(refused)
+            .table(sources),
+    );
+    let mut changes: Vec<NodeChange> = out.changes.into_iter().collect();
+    for c in changes.iter_mut() {
+        if let NodeChange::Upsert(SceneNode { name, data: NodeData::Report(rep) }) = c {
+            if name.as_str() == "planning" {
+                let mut extra = extra.take().expect("one planning report");
+                rep.title = "Microwave-ablation recommendation".into();
+                rep.values.extend(extra.values.drain(..));
+                rep.tables.extend(extra.tables.drain(..));
+                rep.text = format!("Recommended: {:.0} W for {:.1} min ({} entries evaluated, {} feasible). {}", s.power_w, s.time_min, r.search.evaluated, r.search.feasible, rep.text).into();
+            }
+        }
+    }
+    changes.push(NodeChange::Upsert(SceneNode { name: "alternative-entries".into(), data: NodeData::Markups(alternatives) }));
+    if let Some((plan, others)) = &r.multi {
+        several_antennas(&mut changes, r, plan, others, antenna, host)?;
+    }
+    out.changes = changes.into();
+    Ok(out)
+}
+
+/// A multi-antenna plan: the zones of all antennas together (each simulated on the patient;
+/// the ablations are taken one after the other, so their zones are joined), the margin of
+/// the tumour to that union, every antenna's needle.
+fn several_antennas(changes: &mut [NodeChange], r: &isotherm_planning_core::recommend::Recommendation, plan: &isotherm_planning_core::recommend::MultiPlan, others: &[isotherm_planning_core::plan::Planned], antenna: &Antenna, host: &Host<'_>) -> Result<(), PluginError> {
+    use isotherm_sdk::volume::resample::resample_nearest;
+    let g = r.target.mask.geometry;
+    let mut union = vec![0u16; g.len()];
+    for p in std::iter::once(&r.planned).chain(others) {
+        let z: Vec<u16> = p.zone_mask().iter().map(|&v| v as u16).collect();
+        for (u, v) in union.iter_mut().zip(resample_nearest(&z, p.geometry(), &g)) {
+            *u |= v;
+        }
+    }
+    // Healthy liver in any antenna's block that any zone reached.
+    let mut liver = vec![0u16; g.len()];
+    for p in std::iter::once(&r.planned).chain(others) {
+        let l: Vec<u16> = p.anatomy.structure.iter().map(|&s| (s == Structure::Liver) as u16).collect();
+        for (u, v) in liver.iter_mut().zip(resample_nearest(&l, p.geometry(), &g)) {
+            *u |= v;
+        }
+    }
+    let healthy_ml = union.iter().zip(&liver).filter(|(z, l)| **z != 0 && **l != 0).count() as f64 * g.voxel_volume_mm3() / 1000.0;
+    let zone = LabelMap::new(g, union, vec![LabelEntry::new(1, &format!("ablation zones of {} antennas", plan.paths.len()), [60, 200, 90, 255])]);
+    let settings = margin::Settings { tumour_label: 1, zone_label: 1, shell_mm: margin::TARGET_MM, smoothing: 0 };
+    let a = margin::assess(&r.target.mask, &zone, &settings, host)?;
+    let lesion = a.lesions.into_iter().next();
+    let s = plan.setting;
+    let needles = Markups {
+        points: RVec::new(),
+        lines: plan.paths.iter().enumerate().map(|(i, (e, t))| LineMarkup { label: format!("antenna {} of {}: {} {:.0} W {:.1} min", i + 1, plan.paths.len(), antenna.name, s.power_w, s.time_min).into(), kind: LineKind::Needle, start: *e, end: *t }).collect::<Vec<_>>().into(),
+        colour: [0.9, 0.9, 0.95, 1.0],
+    };
+    for c in changes.iter_mut() {
+        let NodeChange::Upsert(node) = c else { continue };
+        match (node.name.as_str(), &mut node.data) {
+            ("predicted-zone", data) => *data = NodeData::LabelMap(zone.clone()),
+            ("predicted-zone-surface", data) => *data = NodeData::Mesh(a.zone_surface.clone()),
+            ("antenna", data) => *data = NodeData::Markups(needles.clone()),
+            ("tumour-margin", data) => {
+                if let Some(l) = &lesion {
+                    *data = NodeData::Mesh(l.surface.clone());
+                }
+            }
+            ("planning", NodeData::Report(rep)) => {
+                rep.values.retain(|v| !["predicted_mam", "tumour_covered", "margin_class", "reaches_5mm_margin", "zone_volume", "healthy_liver_ablated", "zone_long_axis", "zone_short_axis", "zone_distal_of_tip"].contains(&v.key.as_str()));
+                let mut extra = Report::new("").integer("antennas", plan.paths.len() as i64, "").number("zone_volume", a.zone_ml, "ml").number("healthy_liver_ablated", healthy_ml, "ml").number("set_cover_covered", plan.covered_percent, "%");
+                let verdict = match &lesion {
+                    Some(l) => {
+                        let covered = 100.0 * (1.0 - l.uncovered_ml / l.volume_ml.max(1e-9));
+                        extra = extra.number("predicted_mam", l.minimal_margin_mm, "mm").number("tumour_covered", covered, "%").label("margin_class", l.class()).label("reaches_5mm_margin", if l.minimal_margin_mm >= margin::TARGET_MM { "yes" } else { "no" });
+                        format!("predicted MAM {:.1} mm ({})", l.minimal_margin_mm, l.class())
+                    }
+                    None => "no margin".into(),
+                };
+                rep.values.extend(extra.values.drain(..));
+                let energy = plan.paths.len() as f64 * s.energy_kj();
+                rep.values.retain(|v| v.key.as_str() != "energy");
+                rep.values.push(KeyValue { key: "energy".into(), value: Cell::Number(energy), unit: "kJ".into() });
+                rep.text = format!(
+                    "The tumour ({:.1} ml) is larger than one zone with its margin: {} antennas, parallel, each {} at {:.0} W for {:.1} min ({energy:.0} kJ in all), zones joined: {verdict}; {:.1} ml of healthy liver ablated.",
+                    r.target.volume_ml, plan.paths.len(), antenna.name, s.power_w, s.time_min, healthy_ml
+                )
+                .into();
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

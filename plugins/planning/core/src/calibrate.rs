@@ -125,3 +125,43 @@ pub fn fit(start: SarParameters, frequency_hz: f64, chart: &[ChartEntry], criter
     let (rms_mm, x, zones) = best.expect("at least one evaluation");
     Fit { params: to_params(&x, d0), zones, rms_mm, evaluations: count.get() }
 }
+
+/// Leave-one-setting-out: for each chart entry, refit on the others (from `start`, at most
+/// `evaluations` simulations) and predict it. Returns the held-out predictions in chart order.
+pub fn leave_one_out(start: SarParameters, frequency_hz: f64, chart: &[ChartEntry], criterion: Criterion, h: f64, evaluations: usize, mut progress: impl FnMut(usize, f64)) -> Vec<ZoneAxes> {
+    (0..chart.len())
+        .map(|held| {
+            let rest: Vec<ChartEntry> = chart.iter().enumerate().filter(|(i, _)| *i != held).map(|(_, c)| *c).collect();
+            let f = fit(start, frequency_hz, &rest, criterion, h, evaluations, |_, _, _| {});
+            progress(held, f.rms_mm);
+            simulate_chart(f.params, frequency_hz, &chart[held..=held], criterion, h)[0]
+        })
+        .collect()
+}
+
+/// The baseline a planner that scales zones with energy would use: each of long axis,
+/// short axis and distal extent a straight line in P·t, fitted without the held-out
+/// entry, predicting it.
+pub fn energy_regression_leave_one_out(chart: &[ChartEntry]) -> Vec<[f64; 3]> {
+    (0..chart.len())
+        .map(|held| {
+            let rest: Vec<&ChartEntry> = chart.iter().enumerate().filter(|(i, _)| *i != held).map(|(_, c)| c).collect();
+            let x: Vec<f64> = rest.iter().map(|c| c.energy_kj()).collect();
+            let line = |y: Vec<f64>| {
+                let n = x.len() as f64;
+                let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+                let sxy: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+                let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+                let b = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+                my + b * (chart[held].energy_kj() - mx)
+            };
+            [line(rest.iter().map(|c| c.long_mm).collect()), line(rest.iter().map(|c| c.short_mm).collect()), line(rest.iter().map(|c| c.distal_mm).collect())]
+        })
+        .collect()
+}
+
+/// Mean absolute error over long, short and distal, mm.
+pub fn mean_absolute_error(predicted: &[[f64; 3]], chart: &[ChartEntry]) -> f64 {
+    let e: Vec<f64> = predicted.iter().zip(chart).flat_map(|(p, c)| [p[0] - c.long_mm, p[1] - c.short_mm, p[2] - c.distal_mm]).map(f64::abs).collect();
+    e.iter().sum::<f64>() / e.len().max(1) as f64
+}

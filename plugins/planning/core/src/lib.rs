@@ -9,6 +9,8 @@ pub mod bioheat;
 pub mod calibrate;
 pub mod damage;
 pub mod plan;
+pub mod recommend;
 pub mod sar;
 pub mod tissue;
+pub mod trajectory;
 pub mod zone;
