@@ -48,17 +48,20 @@ pub fn rms(res: &[[f64; 3]]) -> f64 {
     (res.iter().flatten().map(|e| e * e).sum::<f64>() / (3 * res.len()).max(1) as f64).sqrt()
 }
 
-/// The fitted parameters: feed position, half-length, efficiency and mismatch, through
+/// The fitted parameters: feed position, half-length, efficiency, mismatch and stretch direction, through
 /// transforms that keep them in range (half-length and mismatch ≥ 0, efficiency in (0, 1)).
-fn to_params(x: &[f64; 4], source_radius_mm: f64) -> SarParameters {
+fn to_params(x: &[f64; N], source_radius_mm: f64) -> SarParameters {
     let logistic = |v: f64| 1.0 / (1.0 + (-v).exp());
-    SarParameters { feed_behind_tip_mm: x[0], feed_half_length_mm: x[1].abs(), efficiency: logistic(x[2]), source_radius_mm, mismatch: x[3].abs() }
+    SarParameters { feed_behind_tip_mm: x[0], feed_half_length_mm: x[1].abs(), efficiency: logistic(x[2]), source_radius_mm, mismatch: x[3].abs(), stretch_back: logistic(x[4]) }
 }
 
-fn from_params(p: &SarParameters) -> [f64; 4] {
+fn from_params(p: &SarParameters) -> [f64; N] {
     let logit = |v: f64| (v.clamp(1e-4, 1.0 - 1e-4) / (1.0 - v.clamp(1e-4, 1.0 - 1e-4))).ln();
-    [p.feed_behind_tip_mm, p.feed_half_length_mm, logit(p.efficiency), p.mismatch]
+    [p.feed_behind_tip_mm, p.feed_half_length_mm, logit(p.efficiency), p.mismatch, logit(p.stretch_back)]
 }
+
+/// Fitted parameters.
+const N: usize = 5;
 
 pub struct Fit {
     pub params: SarParameters,
@@ -71,8 +74,8 @@ pub struct Fit {
 pub fn fit(start: SarParameters, frequency_hz: f64, chart: &[ChartEntry], criterion: Criterion, h: f64, evaluations: usize, mut progress: impl FnMut(usize, f64, &SarParameters)) -> Fit {
     let d0 = start.source_radius_mm;
     let count = std::cell::Cell::new(0usize);
-    let mut best: Option<(f64, [f64; 4], Vec<ZoneAxes>)> = None;
-    let mut cost = |x: &[f64; 4]| -> f64 {
+    let mut best: Option<(f64, [f64; N], Vec<ZoneAxes>)> = None;
+    let mut cost = |x: &[f64; N]| -> f64 {
         let p = to_params(x, d0);
         let zones = simulate_chart(p, frequency_hz, chart, criterion, h);
         let c = rms(&residuals(&zones, chart));
@@ -84,38 +87,38 @@ pub fn fit(start: SarParameters, frequency_hz: f64, chart: &[ChartEntry], criter
         c
     };
     let x0 = from_params(&start);
-    let steps = [2.0, 1.5, 0.4, 0.6];
-    let mut simplex: Vec<([f64; 4], f64)> = Vec::new();
+    let steps = [2.0, 1.5, 0.4, 0.6, 1.0];
+    let mut simplex: Vec<([f64; N], f64)> = Vec::new();
     simplex.push((x0, cost(&x0)));
-    for i in 0..4 {
+    for i in 0..N {
         let mut x = x0;
         x[i] += steps[i];
         simplex.push((x, cost(&x)));
     }
     while count.get() + 2 <= evaluations {
         simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
-        if simplex[4].1 - simplex[0].1 < 1e-3 {
+        if simplex[N].1 - simplex[0].1 < 1e-3 {
             break;
         }
-        let centroid: [f64; 4] = std::array::from_fn(|i| simplex[..4].iter().map(|s| s.0[i]).sum::<f64>() / 4.0);
-        let along = |t: f64| -> [f64; 4] { std::array::from_fn(|i| centroid[i] + t * (simplex[4].0[i] - centroid[i])) };
+        let centroid: [f64; N] = std::array::from_fn(|i| simplex[..N].iter().map(|s| s.0[i]).sum::<f64>() / N as f64);
+        let along = |t: f64| -> [f64; N] { std::array::from_fn(|i| centroid[i] + t * (simplex[N].0[i] - centroid[i])) };
         let reflected = along(-1.0);
         let fr = cost(&reflected);
         if fr < simplex[0].1 {
             let expanded = along(-2.0);
             let fe = cost(&expanded);
-            simplex[4] = if fe < fr { (expanded, fe) } else { (reflected, fr) };
-        } else if fr < simplex[3].1 {
-            simplex[4] = (reflected, fr);
+            simplex[N] = if fe < fr { (expanded, fe) } else { (reflected, fr) };
+        } else if fr < simplex[N - 1].1 {
+            simplex[N] = (reflected, fr);
         } else {
-            let contracted = if fr < simplex[4].1 { along(-0.5) } else { along(0.5) };
+            let contracted = if fr < simplex[N].1 { along(-0.5) } else { along(0.5) };
             let fc = cost(&contracted);
-            if fc < simplex[4].1.min(fr) {
-                simplex[4] = (contracted, fc);
+            if fc < simplex[N].1.min(fr) {
+                simplex[N] = (contracted, fc);
             } else {
                 let b = simplex[0].0;
                 for s in simplex.iter_mut().skip(1) {
-                    let x: [f64; 4] = std::array::from_fn(|i| b[i] + 0.5 * (s.0[i] - b[i]));
+                    let x: [f64; N] = std::array::from_fn(|i| b[i] + 0.5 * (s.0[i] - b[i]));
                     *s = (x, cost(&x));
                 }
             }

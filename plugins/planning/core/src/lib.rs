@@ -13,4 +13,5 @@ pub mod recommend;
 pub mod sar;
 pub mod tissue;
 pub mod trajectory;
+pub mod variability;
 pub mod zone;

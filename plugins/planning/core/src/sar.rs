@@ -37,6 +37,14 @@ pub struct SarParameters {
     /// is `efficiency · (ε̄/ε(37 °C))^mismatch`, ε̄ the mean permittivity within
     /// [`FEED_SHELL_M`] of the section.
     pub mismatch: f64,
+    /// Which way the radiating section stretches as the tissue dries: the share of the
+    /// stretch that goes back along the shaft (0.5: both ways alike).
+    #[serde(default = "half")]
+    pub stretch_back: f64,
+}
+
+fn half() -> f64 {
+    0.5
 }
 
 /// The tissue whose drying detunes the antenna and stretches its radiating section:
@@ -47,7 +55,7 @@ pub const FEED_SHELL_M: f64 = 0.005;
 const STRETCH_MAX: f64 = 2.2;
 
 /// Feed points along the longest the radiating section can become.
-const FEEDS: usize = 17;
+const FEEDS: usize = 25;
 
 /// The antenna in grid coordinates (metres from voxel 0's centre).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -158,7 +166,8 @@ impl Sar {
     pub fn new(params: SarParameters, frequency: f64, pose: Pose, dims: [usize; 3], h: f64) -> Self {
         let feed_c = params.feed_behind_tip_mm * 1e-3;
         let half = params.feed_half_length_mm * 1e-3;
-        let span = STRETCH_MAX * half;
+        // Room for the whole stretch on either side.
+        let span = half * (1.0 + 2.0 * (STRETCH_MAX - 1.0));
         let feeds: Vec<f64> = (0..FEEDS).map(|j| feed_c - span + 2.0 * span * (j as f64 + 0.5) / FEEDS as f64).collect();
         let half = span;
         let (zmin, zmax) = (feed_c - half - REACH_M, feed_c + half + REACH_M);
@@ -211,8 +220,15 @@ impl Sar {
         }
         let ratio = if vol > 0.0 { (eps / vol / crate::tissue::permittivity(crate::tissue::BLOOD_C)).clamp(0.05, 1.0) } else { 1.0 };
         let half = (half0 / ratio.sqrt()).min(STRETCH_MAX * half0);
+        let stretch = 2.0 * (half - half0);
+        let back = self.params.stretch_back.clamp(0.0, 1.0);
+        let (lo, hi) = (feed_c - half0 - (1.0 - back) * stretch, feed_c + half0 + back * stretch);
         let spacing = if self.feeds.len() > 1 { self.feeds[1] - self.feeds[0] } else { 1.0 };
-        let feed_weight: Vec<f64> = self.feeds.iter().map(|&zf| if half0 <= 0.0 { 1.0 } else { ((half - (zf - feed_c).abs()) / spacing + 0.5).clamp(0.0, 1.0) }).collect();
+        let feed_weight: Vec<f64> = self
+            .feeds
+            .iter()
+            .map(|&zf| if half0 <= 0.0 { 1.0 } else { ((zf - lo) / spacing + 0.5).clamp(0.0, 1.0) * ((hi - zf) / spacing + 0.5).clamp(0.0, 1.0) })
+            .collect();
         let absorbed = self.params.efficiency * ratio.powf(self.params.mismatch);
         let feeds = self.ray_spread.len() / (nr * nz);
         // Power density per cell: each feed's wave, attenuated along its straight path.

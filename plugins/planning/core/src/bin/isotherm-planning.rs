@@ -36,6 +36,18 @@ enum Command {
     Chart {
         antenna: PathBuf,
     },
+    /// Operator variability: novice and expert placements with and without the recommendation
+    /// on generated phantom tumours.
+    Variability {
+        antenna: PathBuf,
+        /// First phantom seed; seeds follow until enough tumours are found.
+        #[arg(long, default_value_t = 100)]
+        seed: u64,
+        #[arg(long, default_value_t = 24)]
+        tumours: usize,
+        #[arg(long, default_value_t = 50)]
+        trials: usize,
+    },
     /// Benchmark: one ablation on an N^3 liver block at 1 mm (bench/planning.sh); writes
     /// case.json (the setting, the step, the seconds) into --out for the NumPy peer.
     Bench {
@@ -91,6 +103,17 @@ fn run(cli: Cli) -> Result<(), String> {
             print_table(&a, &zones);
             println!("rms {:.2} mm", calibrate::rms(&calibrate::residuals(&zones, &a.chart)));
         }
+        Command::Variability { antenna, seed, tumours, trials } => {
+            use isotherm_planning_core::variability;
+            let a = Antenna::load(&antenna)?;
+            let s = variability::study(&a, seed..seed + 200, isotherm_phantom::Size::Demo, tumours, trials)?;
+            println!("{} tumours (phantom seeds from {}), {} placements each per arm; error model: execution {} mm per axis for all; by eye: novice aim {} mm, {} deg, size {:.0} %; expert aim {} mm, {} deg, size {:.0} %", s.tumours, seed, s.trials, variability::EXECUTION_MM, variability::NOVICE.aim_mm, variability::NOVICE.angle_deg, 100.0 * variability::NOVICE.size_error, variability::EXPERT.aim_mm, variability::EXPERT.angle_deg, 100.0 * variability::EXPERT.size_error);
+            println!("| operator | recommendation | mean MAM (mm) | spread (SD, mm) | reaching 5 mm |");
+            println!("|---|---|---|---|---|");
+            for arm in &s.arms {
+                println!("| {} | {} | {:.2} | {:.2} | {:.0} % |", arm.operator, if arm.recommended { "with" } else { "without" }, arm.mean(), arm.spread(), arm.reaching_5mm());
+            }
+        }
         Command::Bench { antenna, size, power, minutes, repeat, out } => {
             use isotherm_planning_core::{ablation::Ablation, bioheat::Medium, sar::Pose, tissue::Tissue};
             let a = Antenna::load(&antenna)?;
@@ -142,8 +165,8 @@ fn card_text(a: &Antenna, zones: &[isotherm_planning_core::zone::ZoneAxes], held
     t += &format!("Profile `{}.toml` (id `{}`), {:.2} GHz. Chart source: {}\n\n", a.id, a.id, a.frequency_hz / 1e9, a.source);
     t += "## What was fitted\n\n";
     t += "The planning plugin's SAR model (feed points on the antenna axis launching spherical waves absorbed at the Ji & Brace temperature-dependent rate; the radiating section stretches with the wavelength as the tissue dries; the absorbed fraction falls as the permittivity around the section drops) drives the Pennes solver with vaporisation in a homogeneous block of COMSOL human liver (perfusion stopped where tissue coagulates). ";
-    t += &format!("Four parameters were fitted by Nelder-Mead to the chart's long axis, short axis and distal extent at every setting, on a {} mm grid, the zone drawn by the `{}` criterion ({}); the source radius is fixed.\n\n", c.grid_mm, c.criterion.name(), c.criterion.describe());
-    t += &format!("| parameter | value |\n|---|---|\n| radiating section centre behind the tip | {:.2} mm |\n| radiating section half-length at 37 C | {:.2} mm |\n| absorbed fraction (cool tissue) | {:.3} |\n| detuning exponent | {:.3} |\n| source radius (fixed) | {:.2} mm |\n\n", p.feed_behind_tip_mm, p.feed_half_length_mm, p.efficiency, p.mismatch, p.source_radius_mm);
+    t += &format!("Five parameters were fitted by Nelder-Mead to the chart's long axis, short axis and distal extent at every setting, on a {} mm grid, the zone drawn by the `{}` criterion ({}); the source radius is fixed.\n\n", c.grid_mm, c.criterion.name(), c.criterion.describe());
+    t += &format!("| parameter | value |\n|---|---|\n| radiating section centre behind the tip | {:.2} mm |\n| radiating section half-length at 37 C | {:.2} mm |\n| absorbed fraction (cool tissue) | {:.3} |\n| detuning exponent | {:.3} |\n| share of the stretch back along the shaft | {:.3} |\n| source radius (fixed) | {:.2} mm |\n\n", p.feed_behind_tip_mm, p.feed_half_length_mm, p.efficiency, p.mismatch, p.stretch_back, p.source_radius_mm);
     t += &format!("Fitted by `{}`; rms error {:.2} mm, largest error {:.2} mm.\n\n", c.fitted, c.rms_mm, worst);
     t += "## Chart against the calibrated simulation\n\n| power (W) | time (min) | energy (kJ) | long (mm) chart / sim | short (mm) chart / sim | distal (mm) chart / sim | volume per kJ (mL/kJ) chart / sim |\n|---|---|---|---|---|---|---|\n";
     for (e, z) in a.chart.iter().zip(zones) {
