@@ -148,7 +148,7 @@ pub fn parse_value(spec: &ParamSpec, text: &str) -> Result<ParamValue, String> {
         },
         ParamKind::Choice => Ok(ParamValue::Choice(text.into())),
         ParamKind::VolumeRef => Ok(ParamValue::VolumeRef(text.into())),
-        ParamKind::Point if text.eq_ignore_ascii_case("unset") => Ok(ParamValue::Point(UNSET_POINT)),
+        ParamKind::Point if text.is_empty() || text.eq_ignore_ascii_case("unset") => Ok(ParamValue::Point(UNSET_POINT)),
         ParamKind::Point => {
             let parts: Vec<_> = text.split(',').map(|p| p.trim().parse::<f64>()).collect();
             match parts.as_slice() {
@@ -179,6 +179,10 @@ pub fn check_value(spec: &ParamSpec, value: &ParamValue) -> Result<(), String> {
         (ParamKind::Integer, ParamValue::Integer(x)) => Some(*x as f64),
         (ParamKind::Bool, ParamValue::Bool(_)) | (ParamKind::VolumeRef, ParamValue::VolumeRef(_)) => None,
         (ParamKind::Point, ParamValue::Point(p)) => {
+            let may_be_unset = matches!(&spec.default, ROption::RSome(ParamValue::Point(d)) if is_unset(d));
+            if is_unset(p) && !may_be_unset {
+                return Err(format!("parameter '{name}' is required (a point 'x,y,z' in mm)"));
+            }
             if p.iter().all(|c| c.is_finite()) || is_unset(p) { None } else { return Err(format!("parameter '{name}': point has a non-finite coordinate")) }
         }
         (ParamKind::Choice, ParamValue::Choice(c)) => {
@@ -261,6 +265,9 @@ mod tests {
         assert_eq!(format_value(&unset[0].value), "unset");
         assert_eq!(parse_value(&spec, "unset").map(|v| format_value(&v)), Ok("unset".into()));
         assert!(check_value(&spec, &ParamValue::Point([1.0, f64::NAN, 2.0])).is_err());
+        // A required point cannot be left unset by giving it empty.
+        let required = ParamSpec::point("tip", "Tip");
+        assert!(resolve(std::slice::from_ref(&required), &[("tip".into(), "".into())]).is_err());
         // Text round trip, as the viewer's form and `plugins info` show values.
         for (spec, param) in specs().iter().zip(p.iter()) {
             assert_eq!(parse_value(spec, &format_value(&param.value)).unwrap(), param.value);

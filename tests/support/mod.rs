@@ -13,6 +13,7 @@ pub const PLUGIN_PACKAGES: &[&str] = &[
     "isotherm-margin",
     "isotherm-radiomics",
     "isotherm-segmentation",
+    "isotherm-planning",
     "isotherm-fixture-panicking",
     "isotherm-fixture-nan-mesh",
     "isotherm-fixture-slow",

@@ -21,6 +21,8 @@ pub struct Ablation {
     sar: Sar,
     next_sar: f64,
     coagulated: Vec<usize>,
+    /// Where tissue is warm enough to accumulate damage (grown by a voxel a step).
+    warm: Option<crate::bioheat::ActiveBox>,
 }
 
 impl Ablation {
@@ -34,7 +36,7 @@ impl Ablation {
     pub fn with_parameters(medium: Medium, params: SarParameters, frequency_hz: f64, pose: Pose, power_w: f64) -> Self {
         let sar = Sar::new(params, frequency_hz, pose, medium.dims, medium.h);
         let n = medium.len();
-        Ablation { sim: Bioheat::new(medium), damage: Damage::new(n), pose, power_w, sar_parameters: params, sar, next_sar: 0.0, coagulated: Vec::new() }
+        Ablation { sim: Bioheat::new(medium), damage: Damage::new(n), pose, power_w, sar_parameters: params, sar, next_sar: 0.0, coagulated: Vec::new(), warm: None }
     }
 
     pub fn time(&self) -> f64 {
@@ -49,17 +51,26 @@ impl Ablation {
     /// One step: SAR when due, the heat equation, damage, perfusion shut-off.
     pub fn step(&mut self) {
         if self.sim.time + 1e-9 >= self.next_sar {
-            let q = self.sar.source(self.power_w, self.sim.temperature());
-            self.sim.set_source(q);
+            let mut q = self.sim.take_source();
+            self.sar.source_into(self.power_w, self.sim.temperature(), &mut q);
+            self.sim.set_source_within(q, self.sar.support());
             self.next_sar += SAR_INTERVAL_S;
         }
         self.sim.step();
-        let Some(b) = self.sim.active_box() else { return };
-        let [nx, ny, _] = self.sim.medium.dims;
+        let Some(active) = self.sim.active_box() else { return };
+        // Only where it was warm, or heated, a step ago can it be warm now: an explicit step
+        // moves heat by one voxel, and no voxel exceeds its warmest neighbour without a source.
+        let d = self.sim.medium.dims;
+        let s = self.sar.support();
+        let region = match self.warm {
+            Some(w) => crate::bioheat::ActiveBox { lo: [0, 1, 2].map(|a| w.lo[a].min(s.lo[a]).saturating_sub(1)), hi: [0, 1, 2].map(|a| (w.hi[a].max(s.hi[a]) + 1).min(d[a])) },
+            None => s,
+        };
+        let region = crate::bioheat::ActiveBox { lo: [0, 1, 2].map(|a| region.lo[a].max(active.lo[a])), hi: [0, 1, 2].map(|a| region.hi[a].min(active.hi[a]).max(region.lo[a].max(active.lo[a]))) };
         self.coagulated.clear();
-        self.damage.accumulate(self.sim.temperature(), self.sim.dt, nx * ny, b.lo[2]..b.hi[2], &mut self.coagulated);
+        self.warm = self.damage.accumulate(self.sim.temperature(), self.sim.dt, d, region, &mut self.coagulated);
         for &i in &self.coagulated {
-            self.sim.medium.perfusion[i] = 0.0;
+            self.sim.stop_perfusion(i);
         }
     }
 

@@ -20,8 +20,9 @@ use rayon::prelude::*;
 
 use crate::tissue::{BLOOD_C, VAPOUR_HIGH_C, VAPOUR_LOW_C};
 
-/// A face of the active box grows once any of its voxels is this far from blood temperature (K).
-pub const ACTIVE_EPS: f32 = 1e-5;
+/// A face of the active box grows once any of its voxels is this far from blood
+/// temperature (K): a thousandth of a kelvin changes no damage model and no isotherm.
+pub const ACTIVE_EPS: f32 = 1e-3;
 
 /// Per-voxel material of a simulation grid.
 #[derive(Debug, Clone)]
@@ -95,6 +96,10 @@ pub struct Bioheat {
     active: Option<ActiveBox>,
     /// The conductivity when every voxel has the same one.
     uniform_k: Option<f32>,
+    /// With one perfusion value (or none, where coagulated): a flag per voxel and the value.
+    perfused: Option<(Vec<u8>, f32)>,
+    /// Where the source may be non-zero.
+    source_box: Option<ActiveBox>,
 }
 
 impl Bioheat {
@@ -104,7 +109,9 @@ impl Bioheat {
         let dt = 0.9 * medium.stable_step();
         let k0 = medium.conductivity.first().copied().unwrap_or(0.0);
         let uniform_k = medium.conductivity.iter().all(|&k| k == k0).then_some(k0);
-        Bioheat { source: vec![0.0; n], temperature: vec![BLOOD_C as f32; n], next: vec![BLOOD_C as f32; n], time: 0.0, dt, active: None, uniform_k, medium }
+        let p0 = medium.perfusion.iter().cloned().fold(0.0f32, f32::max);
+        let perfused = medium.perfusion.iter().all(|&p| p == 0.0 || p == p0).then(|| (medium.perfusion.iter().map(|&p| (p > 0.0) as u8).collect(), p0));
+        Bioheat { source: vec![0.0; n], temperature: vec![BLOOD_C as f32; n], next: vec![BLOOD_C as f32; n], time: 0.0, dt, active: None, uniform_k, perfused, source_box: None, medium }
     }
 
     pub fn temperature(&self) -> &[f32] {
@@ -132,7 +139,31 @@ impl Bioheat {
             }
         }
         if lo[0] != usize::MAX {
+            self.source_box = Some(ActiveBox { lo, hi });
             self.include(ActiveBox { lo, hi });
+        } else {
+            self.source_box = None;
+        }
+    }
+
+    /// Replaces the heat source whose non-zero voxels lie within `support` (no scan).
+    pub fn set_source_within(&mut self, q: Vec<f32>, support: ActiveBox) {
+        assert_eq!(q.len(), self.medium.len());
+        self.source = q;
+        self.source_box = Some(support);
+        self.include(support);
+    }
+
+    /// Takes the source buffer out (for a source that rewrites only its own voxels).
+    pub fn take_source(&mut self) -> Vec<f32> {
+        std::mem::take(&mut self.source)
+    }
+
+    /// Stops the perfusion of voxel `i` (coagulated tissue: its vessels are closed).
+    pub fn stop_perfusion(&mut self, i: usize) {
+        self.medium.perfusion[i] = 0.0;
+        if let Some((flags, _)) = &mut self.perfused {
+            flags[i] = 0;
         }
     }
 
@@ -179,6 +210,8 @@ impl Bioheat {
         // One conductivity everywhere (every tissue class carries the liver's today): the
         // same sum without reading k, a quarter less memory traffic per voxel.
         let uniform_k = self.uniform_k;
+        let source_box = self.source_box;
+        let perfused = self.perfused.as_ref().map(|(f, p0)| (f.as_slice(), *p0));
         self.next[b.lo[2] * plane..b.hi[2] * plane].par_chunks_mut(plane).enumerate().for_each(|(dz, out)| {
             let z = b.lo[2] + dz;
             for y in b.lo[1]..b.hi[1] {
@@ -195,11 +228,27 @@ impl Bioheat {
                     (enthalpy - latent * ((enthalpy - hl) / (hu - hl)).clamp(0.0, 1.0)) / rho_c
                 };
                 if let Some(kk) = uniform_k {
-                    for i in 0..n {
-                        let c = tc[i];
-                        let div = kk * (xm[i] + xp[i] + ym[i] + yp[i] + zm[i] + zp[i] - 6.0 * c);
-                        o[i] = update(c, div, pc[i], qc[i]);
-                    }
+                    // The source is zero outside its box: those parts of the row skip it,
+                    // and with one perfusion value the sink is read as a byte flag.
+                    let (q0, q1) = match source_box {
+                        Some(sb) if (sb.lo[1]..sb.hi[1]).contains(&y) && (sb.lo[2]..sb.hi[2]).contains(&z) => {
+                            let lo = sb.lo[0].clamp(b.lo[0], b.hi[0]) - b.lo[0];
+                            (lo, (sb.hi[0].clamp(b.lo[0], b.hi[0]) - b.lo[0]).max(lo))
+                        }
+                        _ => (0, 0),
+                    };
+                    let k = Kernel { kk, inv_h2, dt, rho_c, latent, tl, tu, hl, hu, tb };
+                    let rows = Rows { tc, xm, xp, ym, yp, zm, zp, qc, pc };
+                    let flags = perfused.map(|(f, p0)| (&f[s..e], p0));
+                    let row = |o: &mut [f32], from: usize, to: usize, with_q: bool| match (flags, with_q) {
+                        (Some((f, p0)), true) => k.row::<true, true>(&mut o[from..to], &rows, from..to, f, p0),
+                        (Some((f, p0)), false) => k.row::<true, false>(&mut o[from..to], &rows, from..to, f, p0),
+                        (None, true) => k.row::<false, true>(&mut o[from..to], &rows, from..to, &[], 0.0),
+                        (None, false) => k.row::<false, false>(&mut o[from..to], &rows, from..to, &[], 0.0),
+                    };
+                    row(o, 0, q0, false);
+                    row(o, q0, q1, true);
+                    row(o, q1, n, false);
                 } else {
                     let kc = &k[s..e];
                     let (kxm, kxp, kym, kyp, kzm, kzp) = (&k[s - 1..e - 1], &k[s + 1..e + 1], &k[s - nx..e - nx], &k[s + nx..e + nx], &k[s - plane..e - plane], &k[s + plane..e + plane]);
@@ -255,5 +304,59 @@ impl Bioheat {
             }
         }
         self.include(grown);
+    }
+}
+
+/// The constants of one step.
+#[derive(Clone, Copy)]
+struct Kernel {
+    kk: f32,
+    inv_h2: f32,
+    dt: f32,
+    rho_c: f32,
+    latent: f32,
+    tl: f32,
+    tu: f32,
+    hl: f32,
+    hu: f32,
+    tb: f32,
+}
+
+/// One row's centre and neighbour temperatures, source and perfusion, from the row's start.
+struct Rows<'a> {
+    tc: &'a [f32],
+    xm: &'a [f32],
+    xp: &'a [f32],
+    ym: &'a [f32],
+    yp: &'a [f32],
+    zm: &'a [f32],
+    zp: &'a [f32],
+    qc: &'a [f32],
+    pc: &'a [f32],
+}
+
+impl Kernel {
+    /// Updates `o` (the row's `r` part) with uniform conductivity; `FLAGS`: perfusion is
+    /// `p0` where `flags` (the row's, from its start) is 1; `Q`: read the source.
+    #[inline(always)]
+    fn row<const FLAGS: bool, const Q: bool>(&self, o: &mut [f32], w: &Rows<'_>, r: std::ops::Range<usize>, flags: &[u8], p0: f32) {
+        let n = o.len();
+        let (tc, xm, xp, ym, yp, zm, zp) = (&w.tc[r.clone()], &w.xm[r.clone()], &w.xp[r.clone()], &w.ym[r.clone()], &w.yp[r.clone()], &w.zm[r.clone()], &w.zp[r.clone()]);
+        let qc = if Q { &w.qc[r.clone()] } else { &w.qc[..0] };
+        let pc = if FLAGS { &w.pc[..0] } else { &w.pc[r.clone()] };
+        let f = if FLAGS { &flags[r] } else { &flags[..0] };
+        let k = *self;
+        // Equal lengths, stated once, so the loop runs without bounds checks (and vectorises).
+        assert!(tc.len() == n && xm.len() == n && xp.len() == n && ym.len() == n && yp.len() == n && zm.len() == n && zp.len() == n);
+        assert!((!Q || qc.len() == n) && (FLAGS || pc.len() == n) && (!FLAGS || f.len() == n));
+        for i in 0..n {
+            let c = tc[i];
+            let div = k.kk * (xm[i] + xp[i] + ym[i] + yp[i] + zm[i] + zp[i] - 6.0 * c);
+            let p = if FLAGS { p0 * f[i] as f32 } else { pc[i] };
+            let q = if Q { qc[i] } else { 0.0 };
+            let flux = div * k.inv_h2 + q - p * (c - k.tb);
+            let enthalpy = k.rho_c * c + k.latent * ((c - k.tl) / (k.tu - k.tl)).clamp(0.0, 1.0) + k.dt * flux;
+            o[i] = (enthalpy - k.latent * ((enthalpy - k.hl) / (k.hu - k.hl)).clamp(0.0, 1.0)) / k.rho_c;
+        }
     }
 }

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bioheat::ActiveBox;
 use crate::tissue::BLOOD_C;
 
 /// The gas constant as COMSOL (and the reference times) use it.
@@ -100,7 +101,8 @@ impl RateTable {
     }
     #[inline]
     fn at(&self, t: f32) -> [f32; 3] {
-        let i = (((t as f64 - LUT_LOW) / LUT_STEP).round().max(0.0) as usize).min(self.rows.len() - 1);
+        // Nearest entry (t is above LUT_LOW here, so the cast truncates a positive value).
+        let i = ((((t as f64 - LUT_LOW) * (1.0 / LUT_STEP)) + 0.5).max(0.0) as usize).min(self.rows.len() - 1);
         self.rows[i]
     }
 }
@@ -121,42 +123,63 @@ impl Damage {
         Damage { omega_comsol: vec![0.0; len], omega_jacques: vec![0.0; len], cem43: vec![0.0; len], peak: vec![BLOOD_C as f32; len], table: RateTable::new() }
     }
 
-    /// Adds `dt` seconds at the temperatures `t` over the z-planes `planes` (of `plane`
-    /// voxels each), planes side by side. Returns, in `coagulated`, the voxels whose
-    /// COMSOL Ω crossed 1 in this step.
-    pub fn accumulate(&mut self, t: &[f32], dt: f64, plane: usize, planes: std::ops::Range<usize>, coagulated: &mut Vec<usize>) {
+    /// Adds `dt` seconds at the temperatures `t` (a grid of `dims`) inside `region`,
+    /// z-planes side by side. Returns, in `coagulated`, the voxels whose Jacques Ω (liver
+    /// coagulation) crossed 1 in this step, and the box of the voxels warm enough to count.
+    pub fn accumulate(&mut self, t: &[f32], dt: f64, dims: [usize; 3], region: ActiveBox, coagulated: &mut Vec<usize>) -> Option<ActiveBox> {
         use rayon::prelude::*;
         let warm = BLOOD_C as f32 + WARM_K;
         let dt = dt as f32;
-        let r = planes.start * plane..planes.end * plane;
+        let plane = dims[0] * dims[1];
+        let r = region.lo[2] * plane..region.hi[2] * plane;
         let table = &self.table;
-        let crossed: Vec<usize> = (self.omega_comsol[r.clone()].par_chunks_mut(plane), self.omega_jacques[r.clone()].par_chunks_mut(plane), self.cem43[r.clone()].par_chunks_mut(plane), self.peak[r.clone()].par_chunks_mut(plane), t[r.clone()].par_chunks(plane))
+        let per_plane: Vec<(Vec<usize>, Option<ActiveBox>)> = (self.omega_comsol[r.clone()].par_chunks_mut(plane), self.omega_jacques[r.clone()].par_chunks_mut(plane), self.cem43[r.clone()].par_chunks_mut(plane), self.peak[r.clone()].par_chunks_mut(plane), t[r.clone()].par_chunks(plane))
             .into_par_iter()
             .enumerate()
-            .flat_map_iter(|(p, (oc, oj, cem, peak, tp))| {
-                let base = (planes.start + p) * plane;
+            .map(|(p, (oc, oj, cem, peak, tp))| {
+                let z = region.lo[2] + p;
+                let base = z * plane;
                 let mut crossed = Vec::new();
-                for i in 0..tp.len() {
-                    let ti = tp[i];
-                    if ti <= warm {
-                        continue;
-                    }
-                    let [a, b, c] = table.at(ti);
-                    oc[i] += a * dt;
-                    let before = oj[i];
-                    oj[i] = before + b * dt;
-                    cem[i] += c * dt;
-                    if ti > peak[i] {
-                        peak[i] = ti;
-                    }
-                    if before < 1.0 && oj[i] >= 1.0 {
-                        crossed.push(base + i);
+                let mut found: Option<ActiveBox> = None;
+                for y in region.lo[1]..region.hi[1] {
+                    for x in region.lo[0]..region.hi[0] {
+                        let i = x + dims[0] * y;
+                        let ti = tp[i];
+                        if ti <= warm {
+                            continue;
+                        }
+                        let b = found.get_or_insert(ActiveBox { lo: [x, y, z], hi: [x + 1, y + 1, z + 1] });
+                        b.lo[0] = b.lo[0].min(x);
+                        b.hi[0] = b.hi[0].max(x + 1);
+                        b.lo[1] = b.lo[1].min(y);
+                        b.hi[1] = b.hi[1].max(y + 1);
+                        let [a, bb, c] = table.at(ti);
+                        oc[i] += a * dt;
+                        let before = oj[i];
+                        oj[i] = before + bb * dt;
+                        cem[i] += c * dt;
+                        if ti > peak[i] {
+                            peak[i] = ti;
+                        }
+                        if before < 1.0 && oj[i] >= 1.0 {
+                            crossed.push(base + i);
+                        }
                     }
                 }
-                crossed
+                (crossed, found)
             })
             .collect();
-        coagulated.extend(crossed);
+        let mut warm_box: Option<ActiveBox> = None;
+        for (crossed, found) in per_plane {
+            coagulated.extend(crossed);
+            if let Some(f) = found {
+                warm_box = Some(match warm_box {
+                    None => f,
+                    Some(w) => ActiveBox { lo: [0, 1, 2].map(|a| w.lo[a].min(f.lo[a])), hi: [0, 1, 2].map(|a| w.hi[a].max(f.hi[a])) },
+                });
+            }
+        }
+        warm_box
     }
 
     /// Whether voxel `i` is ablated under `criterion`.
@@ -202,7 +225,7 @@ mod tests {
         };
         loop {
             let before = value(&d);
-            d.accumulate(&temps, dt, 1, 0..1, &mut Vec::new());
+            d.accumulate(&temps, dt, [1, 1, 1], ActiveBox { lo: [0; 3], hi: [1; 3] }, &mut Vec::new());
             let after = value(&d);
             if after >= 1.0 {
                 return time + dt * (1.0 - before) / (after - before);
@@ -233,7 +256,7 @@ mod tests {
     #[test]
     fn body_temperature_alone_does_no_damage() {
         let mut d = Damage::new(2);
-        d.accumulate(&[37.2, 80.0], 600.0, 2, 0..1, &mut Vec::new());
+        d.accumulate(&[37.2, 80.0], 600.0, [2, 1, 1], ActiveBox { lo: [0; 3], hi: [2, 1, 1] }, &mut Vec::new());
         assert_eq!(d.omega_comsol[0], 0.0);
         assert!(d.ablated(Criterion::Isotherm60, 1) && !d.ablated(Criterion::Isotherm60, 0));
     }

@@ -104,6 +104,8 @@ pub struct Sar {
     ray_weights: Vec<f32>,
     ray_spread: Vec<f64>,
     voxel_volume: f64,
+    /// The voxels the field reaches (an inclusive-exclusive box).
+    support: crate::bioheat::ActiveBox,
 }
 
 /// The rays from every feed to every (r, z) cell, sampled at half-cell steps with
@@ -188,23 +190,54 @@ impl Sar {
                 }
             }
         }
+        let mut support = crate::bioheat::ActiveBox { lo: [usize::MAX; 3], hi: [0; 3] };
+        for t in &taps {
+            let v = t.voxel as usize;
+            let p = [v % dims[0], (v / dims[0]) % dims[1], v / (dims[0] * dims[1])];
+            for a in 0..3 {
+                support.lo[a] = support.lo[a].min(p[a]);
+                support.hi[a] = support.hi[a].max(p[a] + 1);
+            }
+        }
         let (ray_start, ray_cells, ray_weights, ray_spread) = rays(&feeds, nr, nz, zmin, h, params.source_radius_mm * 1e-3);
-        Sar { params, frequency, nr, nz, z0: zmin, h, taps, feeds, ray_start, ray_cells, ray_weights, ray_spread, voxel_volume: h * h * h }
+        Sar { params, frequency, nr, nz, z0: zmin, h, taps, feeds, ray_start, ray_cells, ray_weights, ray_spread, voxel_volume: h * h * h, support }
     }
 
     /// The heat source Q (W/m³) for the generator `power` (W) and the current temperatures.
     pub fn source(&self, power: f64, temperature: &[f32]) -> Vec<f32> {
+        let mut q = Vec::new();
+        self.source_into(power, temperature, &mut q);
+        q
+    }
+
+    /// As [`Sar::source`], into `q`: a buffer this SAR filled before (or an empty one);
+    /// only the voxels the field reaches are written.
+    pub fn source_into(&self, power: f64, temperature: &[f32], q: &mut Vec<f32>) {
         let (nr, nz) = (self.nr, self.nz);
         // Azimuthal mean temperature per (r, z) cell, splatted with the bilinear weights.
-        let mut sum = vec![0.0f64; nr * nz];
-        let mut weight = vec![0.0f64; nr * nz];
-        for t in &self.taps {
-            let v = temperature[t.voxel as usize] as f64;
-            for (cell, w) in self.corners(t) {
-                sum[cell] += w * v;
-                weight[cell] += w;
-            }
-        }
+        // (Each thread splats its share of the taps; the shares are added.)
+        let (sum, weight) = self
+            .taps
+            .par_chunks(16384)
+            .map(|chunk| {
+                let (mut sum, mut weight) = (vec![0.0f64; nr * nz], vec![0.0f64; nr * nz]);
+                for t in chunk {
+                    let v = temperature[t.voxel as usize] as f64;
+                    for (cell, w) in self.corners(t) {
+                        sum[cell] += w * v;
+                        weight[cell] += w;
+                    }
+                }
+                (sum, weight)
+            })
+            .reduce(
+                || (vec![0.0f64; nr * nz], vec![0.0f64; nr * nz]),
+                |(mut s1, mut w1), (s2, w2)| {
+                    s1.iter_mut().zip(&s2).for_each(|(a, b)| *a += b);
+                    w1.iter_mut().zip(&w2).for_each(|(a, b)| *a += b);
+                    (s1, w1)
+                },
+            );
         let mean_t: Vec<f64> = (0..nr * nz).map(|c| if weight[c] > 1e-9 { sum[c] / weight[c] } else { crate::tissue::BLOOD_C }).collect();
         let absorb: Vec<f64> = mean_t.iter().map(|&t| power_attenuation(t, self.frequency)).collect();
         // Permittivity around the radiating section (volume-weighted on the (r, z) grid).
@@ -248,16 +281,19 @@ impl Sar {
                     .sum()
             })
             .collect();
-        let mut q = vec![0.0f32; temperature.len()];
-        let mut total = 0.0f64;
-        for t in &self.taps {
-            let v: f64 = self.corners(t).map(|(cell, wt)| wt * density[cell]).sum();
-            q[t.voxel as usize] = v as f32;
-            total += v;
-        }
+        let values: Vec<f64> = self.taps.par_iter().map(|t| self.corners(t).map(|(cell, wt)| wt * density[cell]).sum()).collect();
+        let total: f64 = values.iter().sum();
         let scale = if total > 0.0 { absorbed * power / (total * self.voxel_volume) } else { 0.0 };
-        q.iter_mut().for_each(|v| *v = (*v as f64 * scale) as f32);
-        q
+        // Only the taps are written: a buffer reused from the last update is zero elsewhere.
+        q.resize(temperature.len(), 0.0);
+        for (t, v) in self.taps.iter().zip(values) {
+            q[t.voxel as usize] = (v * scale) as f32;
+        }
+    }
+
+    /// The voxels the field can reach.
+    pub fn support(&self) -> crate::bioheat::ActiveBox {
+        self.support
     }
 
     #[inline]

@@ -48,6 +48,17 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         trials: usize,
     },
+    /// Benchmark: trajectory search over 10,000 skin entries of a generated demo-size
+    /// phantom, the Pareto front included (bench/planning.sh).
+    BenchTrajectory {
+        antenna: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value_t = 10_000)]
+        entries: usize,
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
     /// Benchmark: one ablation on an N^3 liver block at 1 mm (bench/planning.sh); writes
     /// case.json (the setting, the step, the seconds) into --out for the NumPy peer.
     Bench {
@@ -114,6 +125,27 @@ fn run(cli: Cli) -> Result<(), String> {
                 println!("| {} | {} | {:.2} | {:.2} | {:.0} % |", arm.operator, if arm.recommended { "with" } else { "without" }, arm.mean(), arm.spread(), arm.reaching_5mm());
             }
         }
+        Command::BenchTrajectory { antenna, seed, entries, repeat } => {
+            use isotherm_planning_core::{recommend, trajectory};
+            let a = Antenna::load(&antenna)?;
+            let case = isotherm_phantom::generate(&isotherm_phantom::Config::new(seed, isotherm_phantom::Size::Demo));
+            let treated = case.truth.treated_tumour as u16;
+            let target = recommend::target_of(&case.pre_tumours, treated)?;
+            let shapes = recommend::setting_shapes(&a, a.calibration.as_ref().map(|c| c.criterion).unwrap_or(Criterion::ArrheniusJacques))?;
+            let t0 = std::time::Instant::now();
+            let obstacles = trajectory::obstacles(&case.pre_ct, Some(&case.pre_labels), 3.0, 1.5);
+            let prepare = t0.elapsed().as_secs_f64();
+            let mut best = f64::INFINITY;
+            let mut last = None;
+            for _ in 0..repeat.max(1) {
+                let t = std::time::Instant::now();
+                let s = trajectory::search(&obstacles, target.centroid, &shapes[0].shape, &target.surface, &target.voxels, a.usable_length_mm, entries);
+                best = best.min(t.elapsed().as_secs_f64());
+                last = Some(s);
+            }
+            let s = last.unwrap();
+            println!("trajectory search: {best:.3} s for {} entries ({} feasible, front {}), obstacles {prepare:.3} s once per case ({} skin points)", s.evaluated, s.feasible, s.front.len(), obstacles.skin.len());
+        }
         Command::Bench { antenna, size, power, minutes, repeat, out } => {
             use isotherm_planning_core::{ablation::Ablation, bioheat::Medium, sar::Pose, tissue::Tissue};
             let a = Antenna::load(&antenna)?;
@@ -131,6 +163,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 ablation.run_until(minutes * 60.0);
                 let axes = ablation.axes(c.criterion);
                 best = best.min(t0.elapsed().as_secs_f64());
+                if let Some(b) = ablation.sim.active_box() {
+                    eprintln!("active box at the end: {:?} voxels", [0, 1, 2].map(|a| b.hi[a] - b.lo[a]));
+                }
                 result = Some((axes, ablation.sim.dt, (minutes * 60.0 / ablation.sim.dt).round() as usize));
             }
             let (axes, dt, steps) = result.unwrap();
