@@ -63,6 +63,20 @@ pub struct Anatomy {
     pub vessel_source: String,
 }
 
+/// The lumen of the vessels at least [`SINK_MIN_DIAMETER_MM`] wide in a vessel mask on an
+/// isotropic grid of spacing `h` mm: the voxels a ball of that diameter fits in (opening by
+/// two distance transforms), and each voxel's distance to the nearest non-vessel voxel.
+/// A voxel-centre distance of r + h/2 to the wall means a radius of about r.
+pub fn large_vessel_lumen(vessel: &[bool], dims: [usize; 3], h: f64) -> (Vec<bool>, Vec<f32>) {
+    let spacing = [h; 3];
+    let inside = edt::distance_to(&vessel.iter().map(|v| !v).collect::<Vec<_>>(), dims, spacing);
+    let radius = SINK_MIN_DIAMETER_MM / 2.0;
+    let core: Vec<bool> = inside.iter().map(|&d| d as f64 - 0.5 * h >= radius - 1e-6).collect();
+    let from_core = edt::distance_to(&core, dims, spacing);
+    let lumen = vessel.iter().zip(&from_core).map(|(&v, &d)| v && (d as f64) <= radius + 0.5 * h).collect();
+    (lumen, inside)
+}
+
 /// The isotropic grid of `size` voxels of `h_mm` centred on `centre` (world mm), axes along
 /// the CT's.
 pub fn grid_around(ct: &Geometry, centre: [f64; 3], size: usize, h_mm: f64) -> Geometry {
@@ -117,15 +131,9 @@ pub fn build(grid: Geometry, ct: &Volume, labels: Option<&LabelMap>, tumours: Op
         }
         format!("CT threshold inside the liver (> {threshold:.0} HU: liver median {median:.0} + {VESSEL_HU_ABOVE_LIVER:.0})")
     };
-    // Lumen of vessels at least SINK_MIN_DIAMETER_MM wide: a voxel-centre distance of r + h/2
-    // to the nearest non-vessel voxel means a radius of about r.
     let h = grid.spacing[0];
     let vessel: Vec<bool> = structure.iter().map(|&s| s == Structure::Vessel).collect();
-    let inside = edt::distance_to(&vessel.iter().map(|v| !v).collect::<Vec<_>>(), dims, grid.spacing);
-    let radius = SINK_MIN_DIAMETER_MM / 2.0;
-    let core: Vec<bool> = inside.iter().map(|&d| d as f64 - 0.5 * h >= radius - 1e-6).collect();
-    let from_core = edt::distance_to(&core, dims, grid.spacing);
-    let lumen: Vec<bool> = vessel.iter().zip(&from_core).map(|(&v, &d)| v && (d as f64) <= radius + 0.5 * h).collect();
+    let (lumen, inside) = large_vessel_lumen(&vessel, dims, h);
     let comps = label(&lumen, dims, Connectivity::TwentySix);
     let mut widest = vec![0.0f64; comps.count()];
     for (i, &c) in comps.labels.iter().enumerate() {

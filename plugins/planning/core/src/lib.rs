@@ -14,4 +14,5 @@ pub mod sar;
 pub mod tissue;
 pub mod trajectory;
 pub mod variability;
+pub mod vec3;
 pub mod zone;

@@ -11,6 +11,7 @@ use crate::bioheat::Medium;
 use crate::damage::Criterion;
 use crate::sar::Pose;
 use crate::tissue::{BLOOD_RHO_C, Tissue};
+use crate::vec3::{self, dot, sub};
 use crate::zone::ZoneAxes;
 
 /// Room around the chart's longest zone for the perfusion tail (mm, each side).
@@ -177,14 +178,9 @@ fn flag_sinks(anatomy: &Anatomy, zone: &[bool]) -> Vec<SinkFlag> {
     flags
 }
 
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-
 fn unit(v: [f64; 3]) -> Result<[f64; 3], String> {
-    let l = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
-    if l < 1e-6 {
+    if dot(v, v).sqrt() < 1e-6 {
         return Err("the antenna's tip and entry are the same point".into());
     }
-    Ok(v.map(|x| x / l))
+    Ok(vec3::unit(v))
 }

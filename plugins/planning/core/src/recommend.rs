@@ -242,11 +242,7 @@ pub fn recommend(ct: &Volume, labels: Option<&LabelMap>, tumours: Option<&LabelM
         let largest = (0..shapes.len()).filter(|&j| searches[j].2.is_some()).max_by(|&a, &b| considered[a].zone_ml.total_cmp(&considered[b].zone_ml));
         if let Some(j) = largest {
             let best = searches[j].2.unwrap();
-            let back = {
-                let d = [best.entry[0] - best.tip[0], best.entry[1] - best.tip[1], best.entry[2] - best.tip[2]];
-                let l = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
-                d.map(|v| v / l)
-            };
+            let back = crate::vec3::unit(crate::vec3::sub(best.entry, best.tip));
             if let Some(plan) = cover(&target, &shapes[j], back, &obstacles, antenna.usable_length_mm) {
                 let s = shapes[j].setting;
                 let mut sims = Vec::new();
@@ -334,9 +330,7 @@ pub fn cover(target: &Target, largest: &SettingShape, back: [f64; 3], obstacles:
         }
     }
     let covers = |c: &[f64; 3], p: &[f64; 3]| {
-        let v = [p[0] - c[0], p[1] - c[1], p[2] - c[2]];
-        let z = v[0] * back[0] + v[1] * back[1] + v[2] * back[2];
-        let r = ((v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) - z * z).max(0.0).sqrt();
+        let (z, r) = crate::vec3::along_across(*p, *c, back);
         largest.shape.depth(z, r) > 0.0
     };
     let zone_points = {
@@ -368,7 +362,7 @@ pub fn cover(target: &Target, largest: &SettingShape, back: [f64; 3], obstacles:
         let c = centres[best];
         let tip = [0, 1, 2].map(|a| c[a] - largest.shape.centre_behind_tip_mm * back[a]);
         let entry = obstacles.skin_along(c, back, usable_length_mm);
-        let ok = entry.is_some_and(|e| obstacles.walk(e, tip).is_ok() && trajectory_length(e, tip) <= usable_length_mm);
+        let ok = entry.is_some_and(|e| obstacles.walk(e, tip).is_ok() && crate::vec3::dist(e, tip) <= usable_length_mm);
         skipped[best] = true;
         if !ok {
             continue;
@@ -385,10 +379,6 @@ pub fn cover(target: &Target, largest: &SettingShape, back: [f64; 3], obstacles:
     }
     let covered = points.len() - uncovered.iter().filter(|&&u| u).count();
     Some(MultiPlan { setting: largest.setting, paths: chosen, covered_percent: 100.0 * covered as f64 / points.len().max(1) as f64 })
-}
-
-fn trajectory_length(a: [f64; 3], b: [f64; 3]) -> f64 {
-    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }
 
 /// The shape index of a planned setting.

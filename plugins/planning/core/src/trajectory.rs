@@ -9,7 +9,8 @@ use isotherm_sdk::abi::{Geometry, LabelMap, Volume};
 use isotherm_sdk::volume::{components, edt, resample};
 use rayon::prelude::*;
 
-use crate::anatomy::{SINK_MIN_DIAMETER_MM, structure_of, Structure};
+use crate::anatomy::{SINK_MIN_DIAMETER_MM, Structure, structure_of};
+use crate::vec3::{along_across, dist, sub, unit};
 
 /// Bone on CT (cancellous bone from about 250 HU; cortical 700 and more).
 pub const BONE_HU: f32 = 250.0;
@@ -178,11 +179,7 @@ pub fn obstacles(ct: &Volume, labels: Option<&LabelMap>, vessel_margin_mm: f64, 
         sources.push((Forbidden::Air, format!("CT threshold (< {AIR_HU} HU inside the body)")));
     }
     // Large vessels: the part of the vessel mask a 3 mm ball fits in, dilated by the margin.
-    let radius = SINK_MIN_DIAMETER_MM / 2.0;
-    let inside = edt::distance_to(&vessel.iter().map(|v| !v).collect::<Vec<_>>(), d, grid.spacing);
-    let core: Vec<bool> = inside.iter().map(|&x| x as f64 - 0.5 * h_mm >= radius - 1e-6).collect();
-    let to_core = edt::distance_to(&core, d, grid.spacing);
-    let lumen: Vec<bool> = vessel.iter().zip(&to_core).map(|(&v, &x)| v && (x as f64) <= radius + 0.5 * h_mm).collect();
+    let (lumen, _) = crate::anatomy::large_vessel_lumen(&vessel, d, h_mm);
     let vessel_distance = edt::distance_to(&lumen, d, grid.spacing);
     if labelled_vessels {
         sources.push((Forbidden::Vessel, format!("label map, lumen of vessels >= {SINK_MIN_DIAMETER_MM} mm dilated by {vessel_margin_mm} mm")));
@@ -296,9 +293,7 @@ pub fn search(obstacles: &Obstacles, target: [f64; 3], zone: &ZoneShape, tumour_
             let length = dist(entry, tip);
             let clearance = obstacles.walk(entry, tip)?;
             let local = |p: &[f64; 3]| {
-                let v = sub(*p, target);
-                let z = dot(v, back);
-                let r = (dot(v, v) - z * z).max(0.0).sqrt();
+                let (z, r) = along_across(*p, target, back);
                 zone.depth(z, r)
             };
             let margin = tumour_points.iter().map(local).fold(f32::INFINITY, f32::min) as f64;
@@ -341,18 +336,4 @@ pub fn pareto(mut paths: Vec<Path>) -> Vec<Path> {
     }
     front.sort_by(|a, b| b.margin_mm.total_cmp(&a.margin_mm).then(a.length_mm.total_cmp(&b.length_mm)));
     front
-}
-
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    dot(sub(a, b), sub(a, b)).sqrt()
-}
-fn unit(v: [f64; 3]) -> [f64; 3] {
-    let l = dot(v, v).sqrt().max(1e-12);
-    v.map(|x| x / l)
 }

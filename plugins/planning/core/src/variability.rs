@@ -20,6 +20,7 @@ use crate::antenna::Antenna;
 use crate::damage::Criterion;
 use crate::recommend::{self, SettingShape, Target};
 use crate::trajectory;
+use crate::vec3::{along_across, sub, unit};
 
 pub const EXECUTION_MM: f64 = 1.5;
 
@@ -72,17 +73,10 @@ fn margin(target: &Target, shape: &SettingShape, tip: [f64; 3], back: [f64; 3]) 
         .surface
         .iter()
         .map(|p| {
-            let v = [p[0] - c[0], p[1] - c[1], p[2] - c[2]];
-            let z = v[0] * back[0] + v[1] * back[1] + v[2] * back[2];
-            let r = ((v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) - z * z).max(0.0).sqrt();
+            let (z, r) = along_across(*p, c, back);
             shape.shape.depth(z, r) as f64
         })
         .fold(f64::INFINITY, f64::min)
-}
-
-fn unit(v: [f64; 3]) -> [f64; 3] {
-    let l = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt().max(1e-12);
-    v.map(|x| x / l)
 }
 
 /// `back` turned by a Gaussian angle of `sigma_deg` about a random perpendicular axis.
@@ -122,7 +116,7 @@ pub fn study(antenna: &Antenna, seeds: std::ops::Range<u64>, size: Size, max_tum
             let Some(&rec_i) = recommend::ranked(&shapes, &best).first() else { continue };
             let rec_path = best[rec_i].expect("a ranked setting has a path");
             tumours += 1;
-            let best_back = unit([rec_path.entry[0] - rec_path.tip[0], rec_path.entry[1] - rec_path.tip[1], rec_path.entry[2] - rec_path.tip[2]]);
+            let best_back = unit(sub(rec_path.entry, rec_path.tip));
             let mut rng = Rng::new(seed * 1000 + t.id as u64);
             for (arm, (op, recommended)) in arms.iter_mut().zip([(NOVICE, false), (EXPERT, false), (NOVICE, true), (EXPERT, true)]) {
                 for _ in 0..trials {
