@@ -22,6 +22,8 @@ pub fn param_json(v: &ParamValue) -> Value {
         ParamValue::Integer(i) => json!(i),
         ParamValue::Bool(b) => json!(b),
         ParamValue::Choice(c) | ParamValue::VolumeRef(c) => json!(c.as_str()),
+        // An optional point left unset.
+        ParamValue::Point(p) if isotherm_sdk::params::is_unset(p) => Value::Null,
         ParamValue::Point(p) => json!(p),
     }
 }
