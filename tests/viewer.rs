@@ -136,3 +136,36 @@ fn a_run_that_cannot_start_fails_the_screenshot() {
         assert!(out.is_file());
     }
 }
+
+#[test]
+fn a_planned_ablation_shows_its_zone_and_margin_colours() {
+    build();
+    let demo = workspace_root().join("assets/cases/demo");
+    let dir = temp_dir("viewer-planning");
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(demo.join("truth.json")).unwrap()).unwrap();
+    let point = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap().to_string()).collect::<Vec<_>>().join(",");
+    let (tip, entry) = (format!("tip={}", point(&truth["needle_pre"]["tip"])), format!("entry={}", point(&truth["needle_pre"]["entry"])));
+    let files = [demo.join("pre_ct.nii.gz"), demo.join("pre_labels.nii.gz"), demo.join("pre_tumours.nii.gz")];
+    let files: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+    let out = dir.join("planning.png");
+    let mut args = files.clone();
+    args.extend(["--run", "planning", "--param", &tip, "--param", &entry, "--param", "power=100", "--param", "time=5"]);
+    let pic = screenshot(&args, &out);
+    let plain = screenshot(&files, &dir.join("plain.png"));
+    // The predicted zone's overlay (green) in the slice views, centred on the antenna tip.
+    let green = |p: [u8; 3]| p[1] as i32 - (p[0].max(p[2]) as i32) > 35;
+    let zone = pic.count(0.2, 0.1, 0.5, 0.85, green);
+    let before = plain.count(0.2, 0.1, 0.5, 0.85, green);
+    assert!(zone > before + 1500, "zone overlay pixels: {zone} (without the run {before})");
+    // The margin-coloured tumour, the zone surface and the isotherms change the 3D view.
+    let changed = (0..pic.rgb.len() / 3)
+        .filter(|&i| {
+            let (x, y) = (i % 1280, i / 1280);
+            (672..1011).contains(&x) && (32..328).contains(&y) && (0..3).map(|c| (pic.rgb[3 * i + c] as i32 - plain.rgb[3 * i + c] as i32).abs()).sum::<i32>() > 60
+        })
+        .count();
+    assert!(changed > 2000, "3D pixels changed by the run: {changed}");
+    if let Ok(dest) = std::env::var("ISOTHERM_SAVE_PLANNING_SCREENSHOT") {
+        std::fs::copy(&out, dest).unwrap();
+    }
+}
