@@ -102,7 +102,7 @@ impl RateTable {
     #[inline]
     fn at(&self, t: f32) -> [f32; 3] {
         // Nearest entry (t is above LUT_LOW here, so the cast truncates a positive value).
-        let i = ((((t as f64 - LUT_LOW) * (1.0 / LUT_STEP)) + 0.5).max(0.0) as usize).min(self.rows.len() - 1);
+        let i = (((t - LUT_LOW as f32) * (1.0 / LUT_STEP as f32) + 0.5).max(0.0) as usize).min(self.rows.len() - 1);
         self.rows[i]
     }
 }
