@@ -57,6 +57,7 @@ entry=$(tr -d ' \n' < $case/truth.json | grep -o '"needle_pre":{[^}]*}' | grep -
 "$bin" run planning --input ct=$case/pre_ct.nii.gz --input labels=$case/pre_labels.nii.gz \
   --param antenna=emprint --param power=100 --param time=5 --param tip=$tip --param entry=$entry --out "$out/planning"
 grep -o '"text": "[^"]*"' "$out/planning/report.json" | head -1 | sed 's/"text": //; s/"//g'
+echo "  (the generator's own zone for this treatment, a drawn ellipsoid, not a simulation, gives a MAM of $truth_mam mm)"
 echo "Damage models ($out/planning/planning-damage-models.csv):"
 cat "$out/planning/planning-damage-models.csv"
 echo "  the predicted zone: $out/planning/predicted-zone.nii.gz, temperatures: $out/planning/temperature.nii.gz"
