@@ -23,6 +23,8 @@ pub enum Tissue {
     Bone,
     BigVessel,
     Liver,
+    Gallbladder,
+    Lung,
     /// Portal or hepatic vein inside the liver.
     LiverVessel,
     /// Tumour number n (1-based).
@@ -168,6 +170,7 @@ pub struct Anatomy {
     /// Portal bifurcations inside the liver: registration landmarks.
     pub landmarks: Vec<[f64; 3]>,
     texture: Bumps,
+    organs: bool,
 }
 
 /// Tumour-count and size choices for [`Anatomy::generate`].
@@ -176,9 +179,25 @@ pub struct TumourPlan {
     pub count: usize,
     pub min_radius: f64,
     pub max_radius: f64,
+    /// Also a gallbladder and the lung bases (what trajectory planning must avoid).
+    pub organs: bool,
 }
 
+/// The gallbladder, under the liver near the hilum: centre and semi-axes, mm.
+pub const GALLBLADDER: ([f64; 3], [f64; 3]) = ([25.0, 45.0, -55.0], [14.0, 14.0, 30.0]);
+/// Above this height, inside the ribs and outside the liver, is lung (the lung bases
+/// around the liver's dome).
+pub const LUNG_BASE_Z: f64 = 60.0;
+pub const GALLBLADDER_HU: f64 = 10.0;
+pub const LUNG_HU: f64 = -850.0;
+
 impl Anatomy {
+    /// Inside the gallbladder (when the anatomy has one).
+    pub fn in_gallbladder(&self, p: [f64; 3]) -> bool {
+        let (c, r) = GALLBLADDER;
+        self.organs && (0..3).map(|a| ((p[a] - c[a]) / r[a]).powi(2)).sum::<f64>() <= 1.0
+    }
+
     pub fn generate(rng: &mut Rng, plan: TumourPlan) -> Anatomy {
         let mut shape_rng = rng.fork(1);
         let body = [rng.range(150.0, 170.0), rng.range(110.0, 125.0)];
@@ -194,6 +213,7 @@ impl Anatomy {
             tumours: Vec::new(),
             landmarks: Vec::new(),
             texture: Bumps::new(&mut shape_rng, 6, 0.08, 3.0),
+            organs: plan.organs,
         };
         let mut vessel_rng = rng.fork(2);
         a.grow_vessels(&mut vessel_rng);
@@ -291,7 +311,8 @@ impl Anatomy {
         let inside = dirs.iter().all(|d| self.liver_implicit(add(c, scale(*d, radius * 1.3 + 4.0))) < 0.0);
         let apart = self.tumours.iter().all(|t| norm(sub(t.centre, c)) > t.bound() + radius * 1.4 + 5.0);
         let clear = self.vessels.iter().filter(|v| v.radius >= 4.0).all(|v| v.centreline_distance(c) > radius * 1.4 + v.radius + 2.0);
-        inside && apart && clear
+        let away = !self.organs || dirs.iter().all(|d| !self.in_gallbladder(add(c, scale(*d, radius * 1.3 + 8.0))));
+        inside && apart && clear && away
     }
 
     /// The liver vessel (if any) whose lumen contains `p`.
@@ -349,7 +370,13 @@ impl Anatomy {
         if ((x - 22.0).powi(2) + (y + 40.0).powi(2)).sqrt() < 11.0 && z < 50.0 {
             return (140.0, Tissue::BigVessel); // inferior vena cava
         }
+        if self.in_gallbladder(p) {
+            return (GALLBLADDER_HU, Tissue::Gallbladder);
+        }
         let liver = self.in_liver(p);
+        if self.organs && !liver && z > LUNG_BASE_Z && ellipse(34.0, 34.0) <= 1.0 && self.vessel_at(p).is_none() {
+            return (LUNG_HU, Tissue::Lung);
+        }
         if liver {
             let base = LIVER_HU + self.texture.at([x / 100.0, y / 100.0, z / 100.0]);
             for t in &self.tumours {

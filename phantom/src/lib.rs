@@ -73,11 +73,14 @@ pub struct Config {
     pub max_radius: f64,
     /// Image noise, HU (standard deviation).
     pub noise_hu: f64,
+    /// Add a gallbladder and the lung bases, labelled (for trajectory planning); off for
+    /// the cases the segmentation network was trained and tested on.
+    pub organs: bool,
 }
 
 impl Config {
     pub fn new(seed: u64, size: Size) -> Self {
-        Config { seed, size, tumours: None, min_radius: 6.0, max_radius: 25.0, noise_hu: 12.0 }
+        Config { seed, size, tumours: None, min_radius: 6.0, max_radius: 25.0, noise_hu: 12.0, organs: false }
     }
 }
 
@@ -87,6 +90,9 @@ pub mod labels {
     pub const VESSEL: u16 = 2;
     pub const TUMOUR: u16 = 3;
     pub const ABLATION_ZONE: u16 = 4;
+    /// With `Config::organs`.
+    pub const GALLBLADDER: u16 = 5;
+    pub const LUNG: u16 = 6;
 }
 
 /// What the generator knows, written as `truth.json`.
@@ -151,13 +157,18 @@ pub struct Case {
     pub truth: Truth,
 }
 
-fn label_table() -> Vec<LabelEntry> {
-    vec![
+fn label_table(organs: bool) -> Vec<LabelEntry> {
+    let mut t = vec![
         LabelEntry::new(labels::LIVER, "liver", [200, 120, 90, 255]),
         LabelEntry::new(labels::VESSEL, "vessel", [80, 120, 230, 255]),
         LabelEntry::new(labels::TUMOUR, "tumour", [240, 200, 40, 255]),
         LabelEntry::new(labels::ABLATION_ZONE, "ablation zone", [60, 200, 90, 255]),
-    ]
+    ];
+    if organs {
+        t.push(LabelEntry::new(labels::GALLBLADDER, "gallbladder", [90, 170, 60, 255]));
+        t.push(LabelEntry::new(labels::LUNG, "lung", [170, 200, 230, 255]));
+    }
+    t
 }
 
 /// The anatomy and its treatment, before anything is rendered (cheap: no grid).
@@ -173,7 +184,7 @@ struct Plan {
 fn plan(config: &Config) -> Plan {
     let mut rng = Rng::new(config.seed);
     let count = config.tumours.unwrap_or_else(|| rng.int(1, 4) as usize).clamp(1, 4);
-    let tumours = TumourPlan { count, min_radius: config.min_radius, max_radius: config.max_radius };
+    let tumours = TumourPlan { count, min_radius: config.min_radius, max_radius: config.max_radius, organs: config.organs };
     let anatomy = Anatomy::generate(&mut rng.fork(11), tumours);
     let mut treat_rng = rng.fork(12);
     let target = anatomy.tumours[treat_rng.int(0, anatomy.tumours.len() as i64 - 1) as usize].clone();
@@ -268,9 +279,9 @@ pub fn generate(config: &Config) -> Case {
     Case {
         pre_ct: Volume::from_i16(pre_geometry, pre.ct),
         post_ct: Volume::from_i16(post_geometry, post.ct),
-        pre_labels: LabelMap::new(pre_geometry, pre.labels, label_table()),
+        pre_labels: LabelMap::new(pre_geometry, pre.labels, label_table(config.organs)),
         pre_tumours: LabelMap::new(pre_geometry, pre.tumour_ids, tumour_table),
-        post_labels: LabelMap::new(post_geometry, post.labels, label_table()),
+        post_labels: LabelMap::new(post_geometry, post.labels, label_table(config.organs)),
         zone_pre: LabelMap::new(pre_geometry, zone_pre_labels, vec![LabelEntry::new(1, "ablation zone", [60, 200, 90, 255])]),
         displacement: post.displacement,
         truth,

@@ -55,6 +55,8 @@ pub fn render(anatomy: &Anatomy, treatment: Option<(&Zone, &Needle)>, geometry: 
                     let mut label = match tissue {
                         Tissue::Liver => labels::LIVER,
                         Tissue::LiverVessel => labels::VESSEL,
+                        Tissue::Gallbladder => labels::GALLBLADDER,
+                        Tissue::Lung => labels::LUNG,
                         Tissue::Tumour(id) => {
                             t[m] = id as u16;
                             labels::TUMOUR
@@ -62,7 +64,7 @@ pub fn render(anatomy: &Anatomy, treatment: Option<(&Zone, &Needle)>, geometry: 
                         _ => 0,
                     };
                     if let Some((zone, needle)) = treatment {
-                        let in_liver = label != 0;
+                        let in_liver = matches!(label, labels::LIVER | labels::VESSEL | labels::TUMOUR);
                         let near = in_liver && norm(sub(q, zone.centre)) < zone.bound() + RIM_MM;
                         if near && zone.contains(q) {
                             hu = ZONE_HU;

@@ -26,6 +26,9 @@ pub struct PhantomArgs {
     /// Skip the dense displacement field (its parameters stay in truth.json).
     #[arg(long)]
     pub no_field: bool,
+    /// Add a gallbladder and the lung bases, labelled 5 and 6 (for trajectory planning).
+    #[arg(long)]
+    pub organs: bool,
     /// Output folder.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
@@ -39,6 +42,7 @@ pub fn phantom(args: &PhantomArgs) -> i32 {
         return EXIT_USAGE;
     };
     let mut config = Config::new(args.seed, size);
+    config.organs = args.organs;
     if let Some(n) = args.tumours {
         if !(1..=4).contains(&n) {
             eprintln!("error: --tumours must be 1 to 4 (got {n})");

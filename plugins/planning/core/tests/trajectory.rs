@@ -94,3 +94,37 @@ fn no_path_on_the_front_crosses_a_forbidden_structure() {
         assert!(p.length_mm <= 170.0);
     }
 }
+
+#[test]
+fn generated_phantom_with_organs_paths_avoid_lung_gallbladder_and_ribs() {
+    use isotherm_phantom::{Config, Size, generate, labels};
+    let mut config = Config::new(7, Size::Demo);
+    config.organs = true;
+    let case = generate(&config);
+    let obs = obstacles(&case.pre_ct, Some(&case.pre_labels), 3.0, 1.5);
+    assert!(obs.sources.iter().any(|(f, s)| *f == Forbidden::Gallbladder && s.contains("gallbladder")));
+    let t = case.truth.tumours.iter().find(|t| t.treated).unwrap();
+    let zone = ZoneShape::from_inside(|z, r| z * z + r * r <= 18.0 * 18.0, 30.0, 30.0, 0.5, 12.0);
+    let target = isotherm_planning_core::recommend::target_of(&case.pre_tumours, t.id as u16).unwrap();
+    let s = search(&obs, target.centroid, &zone, &target.surface, &target.voxels, 170.0, 12_000);
+    eprintln!("{} evaluated, {} feasible, refused {:?}, front {}", s.evaluated, s.feasible, s.refused, s.front.len());
+    assert!(s.evaluated >= 10_000 && !s.front.is_empty());
+    assert!(s.refused.iter().any(|(f, n)| *f == Forbidden::Bone && *n > 0), "the ribs refuse paths: {:?}", s.refused);
+    let g = case.pre_labels.geometry;
+    let hu = case.pre_ct.to_f32();
+    for p in &s.front {
+        let n = (p.length_mm / 0.25).ceil() as usize;
+        for k in 1..=n {
+            let f = k as f64 / n as f64;
+            let q = [0, 1, 2].map(|a| p.entry[a] + f * (p.tip[a] - p.entry[a]));
+            let c = g.world_to_index(q).map(|v| v.round());
+            if c.iter().zip(g.dims).any(|(&v, d)| v < 0.0 || v >= d as f64) {
+                continue;
+            }
+            let i = g.index(c[0] as usize, c[1] as usize, c[2] as usize);
+            let l = case.pre_labels.labels[i];
+            assert!(l != labels::GALLBLADDER && l != labels::LUNG, "crosses label {l} at {q:?}");
+            assert!(hu[i] < 450.0, "crosses bone ({} HU) at {q:?}", hu[i]);
+        }
+    }
+}
