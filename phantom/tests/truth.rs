@@ -134,7 +134,7 @@ fn small_tumours_get_clinically_sized_zones_that_can_still_miss() {
     use isotherm_phantom::rng::Rng;
     let mut missed = 0;
     for seed in 0..24 {
-        let anatomy = Anatomy::generate(&mut Rng::new(seed), TumourPlan { count: 1, min_radius: 4.0, max_radius: 6.0 });
+        let anatomy = Anatomy::generate(&mut Rng::new(seed), TumourPlan { count: 1, min_radius: 4.0, max_radius: 6.0, organs: false });
         let target = &anatomy.tumours[0];
         let (_, zone, intended) = treat(&mut Rng::new(seed + 100), &anatomy, target);
         assert!(zone.short >= MIN_SHORT_SEMI_AXIS, "seed {seed}: short semi-axis {:.1} mm", zone.short);
