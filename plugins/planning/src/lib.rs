@@ -73,7 +73,7 @@ impl Plugin for Planning {
         .map_err(PluginError::invalid_input)?;
         let Some(planned) = planned else { return Err(PluginError::cancelled()) };
         host.progress(0.92, "margin");
-        output::to_output(&planned, &antenna, tumours.or(labels), host)
+        output::to_output(&planned, &antenna, host)
     }
 }
 

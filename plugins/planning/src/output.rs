@@ -34,7 +34,7 @@ fn targeted_tumour(p: &Planned) -> Option<LabelMap> {
     Some(LabelMap::new(g, labels, vec![LabelEntry::new(1, "targeted tumour", [240, 200, 40, 255])]))
 }
 
-pub fn to_output(p: &Planned, antenna: &Antenna, _tumour_source: Option<&LabelMap>, host: &Host<'_>) -> Result<RunOutput, PluginError> {
+pub fn to_output(p: &Planned, antenna: &Antenna, host: &Host<'_>) -> Result<RunOutput, PluginError> {
     let g = *p.geometry();
     let s = &p.setting;
     let zone = p.zone_mask();
@@ -137,7 +137,7 @@ pub fn tumours_named_in(labels: &LabelMap) -> LabelMap {
 /// Recommend mode: the simulated recommendation's nodes, with the recommended setting, the
 /// Pareto front of paths and the settings considered in the report.
 pub fn recommendation_output(r: &isotherm_planning_core::recommend::Recommendation, antenna: &Antenna, host: &Host<'_>) -> Result<RunOutput, PluginError> {
-    let mut out = to_output(&r.planned, antenna, None, host)?;
+    let mut out = to_output(&r.planned, antenna, host)?;
     let s = &r.planned.setting;
     let mut front = Table::new("pareto front").column("entry x", "mm").column("entry y", "mm").column("entry z", "mm").column("length", "mm").column("vessel clearance", "mm").column("predicted margin", "mm").column("covered", "%");
     for p in &r.search.front {

@@ -203,15 +203,9 @@ impl Sar {
         Sar { params, frequency, nr, nz, z0: zmin, h, taps, feeds, ray_start, ray_cells, ray_weights, ray_spread, voxel_volume: h * h * h, support }
     }
 
-    /// The heat source Q (W/m³) for the generator `power` (W) and the current temperatures.
-    pub fn source(&self, power: f64, temperature: &[f32]) -> Vec<f32> {
-        let mut q = Vec::new();
-        self.source_into(power, temperature, &mut q);
-        q
-    }
-
-    /// As [`Sar::source`], into `q`: a buffer this SAR filled before (or an empty one);
-    /// only the voxels the field reaches are written.
+    /// The heat source Q (W/m³) for the generator `power` (W) and the current
+    /// temperatures, into `q`: a buffer this SAR filled before (or an empty one); only the
+    /// voxels the field reaches are written.
     pub fn source_into(&self, power: f64, temperature: &[f32], q: &mut Vec<f32>) {
         let (nr, nz) = (self.nr, self.nz);
         // Azimuthal mean temperature per (r, z) cell, splatted with the bilinear weights.
