@@ -27,9 +27,9 @@ fn refusals_name_the_problem_and_both_versions() {
         assert!(loaded.contains(&id), "{id} not loaded: {loaded:?}; refused: {:?}", r.refused);
     }
     let abi = reason(&r, "other-abi");
-    assert!(abi.contains("built for Isotherm SDK ABI 0.2.0") && abi.contains("this host speaks SDK ABI 0.1.0"), "{abi}");
+    assert!(abi.contains("built for Isotherm SDK ABI 0.3.0") && abi.contains("this host speaks SDK ABI 0.2.0"), "{abi}");
     let layout = reason(&r, "other-layout");
-    assert!(layout.contains("ABI mismatch") && layout.contains("0.1.0"), "{layout}");
+    assert!(layout.contains("ABI mismatch") && layout.contains("0.2.0"), "{layout}");
     // The cause is in the one line: which type, and how it differs.
     assert!(layout.contains("type `PluginMod`: from another crate (host isotherm-sdk, plugin isotherm-fixture-other-layout)"), "{layout}");
     // The long layout report is kept for --verbose, not put in the one-line reason.
@@ -47,7 +47,13 @@ fn refusals_name_the_problem_and_both_versions() {
     assert!(dup.reason.contains("already provided by"), "{}", dup.reason);
 }
 
-fn run(registry: &Registry, runner: &JobRunner, id: &str, params: &[(&str, &str)], timeout: Option<Duration>) -> Result<isotherm_sdk::abi::RunOutput, JobError> {
+fn run(
+    registry: &Registry,
+    runner: &JobRunner,
+    id: &str,
+    params: &[(&str, &str)],
+    timeout: Option<Duration>,
+) -> Result<isotherm_sdk::abi::RunOutput, JobError> {
     let plugin = registry.get(id).unwrap().clone();
     let given: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let params = isotherm_sdk::params::resolve(&plugin.descriptor.params, &given).unwrap();
@@ -128,7 +134,7 @@ fn cli_lists_refusals_and_reports_failures_with_exit_codes() {
     let (out, _) = text(&o);
     assert!(o.status.success());
     assert!(out.contains("Loaded plugins:") && out.contains("Refused plugins ("), "{out}");
-    assert!(out.contains("other-abi") && out.contains("built for Isotherm SDK ABI 0.2.0"), "{out}");
+    assert!(out.contains("other-abi") && out.contains("built for Isotherm SDK ABI 0.3.0"), "{out}");
     let tmp = temp_dir("cli-fail");
     let o = isotherm(&["--plugin-dir", dir, "run", "panicking", "--out", tmp.to_str().unwrap()]);
     let (_, err) = text(&o);

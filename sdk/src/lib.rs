@@ -19,7 +19,7 @@ mod plugin;
 pub mod testing;
 pub mod volume;
 
-pub use plugin::{Host, Plugin, Request};
+pub use plugin::{Host, Plugin, Request, Session, SessionPlugin};
 
 /// Re-exported so `export_plugin!` and plugin crates need no direct dependency.
 pub use abi_stable;
@@ -27,12 +27,12 @@ pub use abi_stable;
 /// The names a plugin needs, in one `use isotherm_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::abi::{
-        Cell, Colormap, ErrorKind, Geometry, InputSpec, KeyValue, LabelEntry, LabelMap, LineKind, LineMarkup, LogLevel,
-        Markups, Mesh, NodeChange, NodeData, NodeKind, OutputSpec, ParamSpec, ParamValue, PluginDescriptor, PluginError,
-        PointMarkup, Report, RunOutput, SceneNode, Table, VertexScalars, Volume, VoxelData,
+        Cell, Colormap, ErrorKind, Geometry, InputSpec, KeyValue, LabelEntry, LabelMap, LineKind, LineMarkup, LogLevel, Markups, Mesh, NodeChange, NodeData,
+        NodeKind, OutputSpec, ParamSpec, ParamValue, PluginDescriptor, PluginError, PointMarkup, Report, RunOutput, SceneNode, SessionClock, Table,
+        VertexScalars, Volume, VoxelData,
     };
     pub use crate::export_plugin;
-    pub use crate::plugin::{Host, Plugin, Request};
+    pub use crate::plugin::{Host, Plugin, Request, Session, SessionPlugin};
     pub use crate::volume::{MaskedStats, within_radius};
     pub use abi_stable::std_types::{ROption, RString, RVec};
 }

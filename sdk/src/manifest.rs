@@ -80,8 +80,7 @@ impl Manifest {
     }
 
     fn check(&self) -> Result<(), String> {
-        let id_ok = !self.id.is_empty()
-            && self.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        let id_ok = !self.id.is_empty() && self.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if !id_ok {
             return Err(format!("id '{}' must be non-empty lower-case letters, digits, '-' or '_'", self.id));
         }
@@ -126,8 +125,12 @@ impl Manifest {
         for port in &self.inputs {
             match d.inputs.iter().find(|i| i.name.as_str() == port.name) {
                 Some(i) if input_kind_name(i.kind) == port.kind => {}
-                Some(i) => return Err(format!("input '{}' is a {} in the library but a {} in the manifest", port.name, input_kind_name(i.kind), port.kind)),
-                None => return Err(format!("manifest declares input '{}' that the library does not take", port.name)),
+                Some(i) => {
+                    return Err(format!("input '{}' is a {} in the library but a {} in the manifest", port.name, input_kind_name(i.kind), port.kind));
+                }
+                None => {
+                    return Err(format!("manifest declares input '{}' that the library does not take", port.name));
+                }
             }
         }
         for i in d.inputs.iter() {
@@ -138,8 +141,12 @@ impl Manifest {
         for port in &self.outputs {
             match d.outputs.iter().find(|o| o.name.as_str() == port.name) {
                 Some(o) if node_kind_name(o.kind) == port.kind => {}
-                Some(o) => return Err(format!("output '{}' is a {} in the library but a {} in the manifest", port.name, node_kind_name(o.kind), port.kind)),
-                None => return Err(format!("manifest declares output '{}' that the library does not give", port.name)),
+                Some(o) => {
+                    return Err(format!("output '{}' is a {} in the library but a {} in the manifest", port.name, node_kind_name(o.kind), port.kind));
+                }
+                None => {
+                    return Err(format!("manifest declares output '{}' that the library does not give", port.name));
+                }
             }
         }
         Ok(())
@@ -207,12 +214,17 @@ pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
     Some((major, minor, patch))
 }
 
+/// The oldest SDK whose plugins this SDK's hosts still load. From 0.1 on the ABI only
+/// grows (entry points appended below the root module's `last_prefix_field`), so a
+/// host loads every plugin from this version up to its own; a breaking change moves it.
+pub const OLDEST_LOADABLE_SDK: (u64, u64) = (0, 1);
+
 /// Whether a plugin written for SDK `wanted` runs on a host with SDK `host`: the same
-/// major, and for 0.x the same minor (Cargo's rule, which abi_stable also applies);
-/// the host's minor may be newer from 1.0 on.
+/// major, a minor no newer than the host's (a newer plugin may call entry points the
+/// host lacks), and no older than [`OLDEST_LOADABLE_SDK`].
 pub fn sdk_compatible(wanted: &str, host: &str) -> bool {
     match (parse_version(wanted), parse_version(host)) {
-        (Some((wm, wn, _)), Some((hm, hn, _))) => wm == hm && if wm == 0 { wn == hn } else { hn >= wn },
+        (Some((wm, wn, _)), Some((hm, hn, _))) => wm == hm && wn <= hn && (wm, wn) >= OLDEST_LOADABLE_SDK,
         _ => false,
     }
 }
@@ -224,7 +236,10 @@ mod tests {
     #[test]
     fn version_rules() {
         assert!(sdk_compatible("0.1", "0.1.3"));
+        // A 0.1 plugin on a 0.2 host (the ABI grew); not the other way round.
+        assert!(sdk_compatible("0.1.0", "0.2.0"));
         assert!(!sdk_compatible("0.2", "0.1.0"));
+        assert!(!sdk_compatible("0.0.9", "0.2.0"));
         assert!(sdk_compatible("1.1", "1.4.0"));
         assert!(!sdk_compatible("1.5", "1.4.0"));
         assert!(!sdk_compatible("x", "1.4.0"));

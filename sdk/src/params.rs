@@ -4,10 +4,7 @@
 
 use abi_stable::std_types::{ROption, RString, RVec};
 
-use crate::abi::{
-    InputKind, InputSpec, NamedParam, NodeKind, OutputSpec, ParamKind, ParamSpec, ParamValue,
-    PluginDescriptor,
-};
+use crate::abi::{InputKind, InputSpec, NamedParam, NodeKind, OutputSpec, ParamKind, ParamSpec, ParamValue, PluginDescriptor};
 
 impl ParamSpec {
     fn base(name: &str, label: &str, kind: ParamKind) -> Self {
@@ -183,7 +180,11 @@ pub fn check_value(spec: &ParamSpec, value: &ParamValue) -> Result<(), String> {
             if is_unset(p) && !may_be_unset {
                 return Err(format!("parameter '{name}' is required (a point 'x,y,z' in mm)"));
             }
-            if p.iter().all(|c| c.is_finite()) || is_unset(p) { None } else { return Err(format!("parameter '{name}': point has a non-finite coordinate")) }
+            if p.iter().all(|c| c.is_finite()) || is_unset(p) {
+                None
+            } else {
+                return Err(format!("parameter '{name}': point has a non-finite coordinate"));
+            }
         }
         (ParamKind::Choice, ParamValue::Choice(c)) => {
             if spec.choices.iter().any(|k| k == c) {
@@ -193,7 +194,9 @@ pub fn check_value(spec: &ParamSpec, value: &ParamValue) -> Result<(), String> {
                 return Err(format!("parameter '{name}': '{c}' is not one of {}", allowed.join(", ")));
             }
         }
-        (kind, v) => return Err(format!("parameter '{name}' is declared {kind:?} but was given {v:?}")),
+        (kind, v) => {
+            return Err(format!("parameter '{name}' is declared {kind:?} but was given {v:?}"));
+        }
     };
     if let Some(x) = numeric {
         if !x.is_finite() {
@@ -233,6 +236,23 @@ pub fn resolve(specs: &[ParamSpec], given: &[(String, String)]) -> Result<RVec<N
             },
         };
         check_value(spec, &value)?;
+        out.push(NamedParam { name: spec.name.clone(), value });
+    }
+    Ok(out)
+}
+
+/// Parses and checks only the parameters `given` (a session's update): unknown names
+/// and bad values are errors, as in [`resolve`]; the last value of a name wins.
+pub fn resolve_changes(specs: &[ParamSpec], given: &[(String, String)]) -> Result<RVec<NamedParam>, String> {
+    let mut out: RVec<NamedParam> = RVec::new();
+    for (name, text) in given {
+        let Some(spec) = specs.iter().find(|s| s.name.as_str() == name) else {
+            let known: Vec<_> = specs.iter().map(|s| s.name.as_str()).collect();
+            return Err(format!("unknown parameter '{name}' (this plugin takes: {})", known.join(", ")));
+        };
+        let value = parse_value(spec, text)?;
+        check_value(spec, &value)?;
+        out.retain(|p| p.name != spec.name);
         out.push(NamedParam { name: spec.name.clone(), value });
     }
     Ok(out)

@@ -5,8 +5,8 @@
 use abi_stable::std_types::{RStr, RString};
 
 use crate::abi::{
-    ErrorKind, HostRef, InputData, LabelMap, LogLevel, ModelFile, ParamValue, PluginDescriptor,
-    PluginError, RunOutput, RunRequest, Volume,
+    ErrorKind, HostRef, InputData, LabelMap, LogLevel, ModelFile, ParamValue, PluginDescriptor, PluginError, RunOutput, RunRequest, SessionClock, SinkRef,
+    Volume,
 };
 
 /// A plugin's logic. Implement it on a unit struct and call `export_plugin!(MyPlugin)`.
@@ -21,6 +21,31 @@ pub trait Plugin {
     /// Computes node changes from inputs. Long loops should call
     /// [`Host::checkpoint`] so the user can cancel.
     fn run(request: &Request<'_>, host: &Host<'_>) -> Result<RunOutput, PluginError>;
+}
+
+/// A plugin that also offers interactive sessions (SDK 0.2). Export it with
+/// `export_plugin!(MyPlugin, sessions)`; hosts older than SDK 0.2 refuse it at load.
+pub trait SessionPlugin: Plugin {
+    type Session: Session + 'static;
+
+    /// Opens a session on a run's inputs, parameters and models (checked by the host as
+    /// for `run`). Keep what later steps need: the request is not kept for you.
+    fn open_session(request: &Request<'_>, host: &Host<'_>) -> Result<Self::Session, PluginError>;
+}
+
+/// One open session: the state a user steers. `advance` may stream partial results with
+/// [`Host::partial`]; every call should stop at [`Host::checkpoint`]. A panic in any call
+/// ends the session (later calls answer with an error); the host keeps running.
+pub trait Session: Send {
+    /// New values for the parameters in `changed` (only those; read them with its
+    /// getters and [`Request::has_param`]). Recompute the state at the current time.
+    fn update(&mut self, changed: &Request<'_>, host: &Host<'_>) -> Result<SessionClock, PluginError>;
+    /// Advances simulated time by `seconds`, never past the horizon.
+    fn advance(&mut self, seconds: f64, host: &Host<'_>) -> Result<SessionClock, PluginError>;
+    /// The node changes of the current state, as `run` would return them.
+    fn output(&mut self, host: &Host<'_>) -> Result<RunOutput, PluginError>;
+    /// Back to time zero with the current parameters.
+    fn reset(&mut self, host: &Host<'_>) -> Result<SessionClock, PluginError>;
 }
 
 impl PluginError {
@@ -69,9 +94,7 @@ impl<'a> Request<'a> {
     pub fn volume(&self, name: &str) -> Result<&'a Volume, PluginError> {
         match self.input(name) {
             Some(InputData::Volume(v)) => Ok(v),
-            Some(InputData::LabelMap(_)) => {
-                Err(PluginError::invalid_input(format!("input '{name}' is a label map, expected a volume")))
-            }
+            Some(InputData::LabelMap(_)) => Err(PluginError::invalid_input(format!("input '{name}' is a label map, expected a volume"))),
             None => Err(PluginError::invalid_input(format!("input '{name}' is missing"))),
         }
     }
@@ -90,9 +113,7 @@ impl<'a> Request<'a> {
     pub fn label_map(&self, name: &str) -> Result<&'a LabelMap, PluginError> {
         match self.input(name) {
             Some(InputData::LabelMap(m)) => Ok(m),
-            Some(InputData::Volume(_)) => {
-                Err(PluginError::invalid_input(format!("input '{name}' is a volume, expected a label map")))
-            }
+            Some(InputData::Volume(_)) => Err(PluginError::invalid_input(format!("input '{name}' is a volume, expected a label map"))),
             None => Err(PluginError::invalid_input(format!("input '{name}' is missing"))),
         }
     }
@@ -104,6 +125,12 @@ impl<'a> Request<'a> {
             None => Ok(None),
             Some(_) => self.label_map(name).map(Some),
         }
+    }
+
+    /// Whether parameter `name` is in this request (always, in a run; in a session's
+    /// update, only when it changed).
+    pub fn has_param(&self, name: &str) -> bool {
+        self.raw.params.iter().any(|p| p.name.as_str() == name)
     }
 
     fn param(&self, name: &str) -> Result<&'a ParamValue, PluginError> {
@@ -167,9 +194,11 @@ impl<'a> Request<'a> {
 
     /// The verified model file declared as `name` in `plugin.toml`.
     pub fn model(&self, name: &str) -> Result<&'a ModelFile, PluginError> {
-        self.raw.models.iter().find(|m| m.name.as_str() == name).ok_or_else(|| {
-            PluginError::new(ErrorKind::Model, format!("model file '{name}' was not provided by the host"))
-        })
+        self.raw
+            .models
+            .iter()
+            .find(|m| m.name.as_str() == name)
+            .ok_or_else(|| PluginError::new(ErrorKind::Model, format!("model file '{name}' was not provided by the host")))
     }
 }
 
@@ -180,11 +209,18 @@ fn kind_error(name: &str, expected: &str, got: &ParamValue) -> PluginError {
 /// The host, as a running plugin sees it.
 pub struct Host<'a> {
     raw: HostRef<'a>,
+    /// Where a session's step streams partial results; `None` elsewhere.
+    sink: Option<SinkRef<'a>>,
 }
 
 impl<'a> Host<'a> {
     pub fn new(raw: HostRef<'a>) -> Self {
-        Host { raw }
+        Host { raw, sink: None }
+    }
+
+    /// A host whose [`Host::partial`] streams to `sink` (a session's `advance`).
+    pub fn with_sink(raw: HostRef<'a>, sink: SinkRef<'a>) -> Self {
+        Host { raw, sink: Some(sink) }
     }
 
     /// Reports progress in 0..1 with a short message.
@@ -211,6 +247,14 @@ impl<'a> Host<'a> {
 
     pub fn warn(&self, message: &str) {
         self.log(LogLevel::Warn, message);
+    }
+
+    /// Intermediate node changes while a session's `advance` still works (the host shows
+    /// them as they come); dropped in other calls, whose result is what they return.
+    pub fn partial(&self, output: RunOutput) {
+        if let Some(sink) = &self.sink {
+            sink.partial(output);
+        }
     }
 }
 

@@ -12,16 +12,18 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use abi_stable::std_types::{RStr, RVec};
 
 use crate::abi::{
-    HostServices, InputData, LabelMap, LogLevel, Mesh, ModelFile, NamedInput, NodeChange, NodeData, PluginError, Report,
-    RunOutput, RunRequest, Volume, host_ref,
+    HostServices, InputData, LabelMap, LogLevel, Mesh, ModelFile, NamedInput, NodeChange, NodeData, PartialSink, PluginError, Report, RunOutput, RunRequest,
+    SessionBox, SessionClock, Volume, host_ref, sink_ref,
 };
-use crate::plugin::Plugin;
+use crate::plugin::{Plugin, SessionPlugin};
 
 /// A host that records what the plugin reports, and can ask it to stop.
 #[derive(Default)]
 pub struct RecordingHost {
     pub progress: Mutex<Vec<(f32, String)>>,
     pub logs: Mutex<Vec<(LogLevel, String)>>,
+    /// Partial results a session streamed, in order.
+    pub partials: Mutex<Vec<RunOutput>>,
     cancel: AtomicBool,
     /// Cancel once this many progress reports have arrived (0 = never).
     cancel_after_progress: AtomicUsize,
@@ -49,6 +51,21 @@ impl HostServices for RecordingHost {
     }
     fn log(&self, level: LogLevel, message: RStr<'_>) {
         self.logs.lock().unwrap().push((level, message.to_string()));
+    }
+}
+
+impl PartialSink for RecordingHost {
+    fn partial(&self, output: RunOutput) {
+        self.partials.lock().unwrap().push(output);
+    }
+}
+
+impl RecordingHost {
+    /// Asks the plugin to stop after `reports` more progress reports (0 = lift the request).
+    pub fn cancel_after_more(&self, reports: usize) {
+        let now = self.progress.lock().unwrap().len();
+        self.cancel.store(false, Ordering::SeqCst);
+        self.cancel_after_progress.store(if reports == 0 { 0 } else { now + reports }, Ordering::SeqCst);
     }
 }
 
@@ -103,6 +120,44 @@ impl TestRun {
         let request = RunRequest { inputs: RVec::from(self.inputs), params, models: RVec::from(self.models) };
         let result = crate::export::run_entry::<P>(&request, host_ref(&host)).into_result();
         result.map(|output| Outputs { output, host })
+    }
+
+    /// Opens a session of the plugin through the exported session entry point, with the
+    /// same checks as [`TestRun::run`].
+    pub fn open<P: SessionPlugin>(self) -> Result<TestSession, PluginError> {
+        let host = self.host.unwrap_or_default();
+        let descriptor = P::describe();
+        let params = crate::params::resolve(&descriptor.params, &self.params).map_err(PluginError::invalid_input)?;
+        let request = RunRequest { inputs: RVec::from(self.inputs), params, models: RVec::from(self.models) };
+        let session = crate::export::open_session_entry::<P>(&request, host_ref(&host)).into_result()?;
+        Ok(TestSession { session, descriptor, host })
+    }
+}
+
+/// An open session, driven as the host drives one (parameters as text, resolved
+/// against the declaration).
+pub struct TestSession {
+    session: SessionBox,
+    descriptor: crate::abi::PluginDescriptor,
+    pub host: RecordingHost,
+}
+
+impl TestSession {
+    pub fn update(&mut self, params: &[(&str, &str)]) -> Result<SessionClock, PluginError> {
+        let given: Vec<(String, String)> = params.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        let changed = crate::params::resolve_changes(&self.descriptor.params, &given).map_err(PluginError::invalid_input)?;
+        self.session.update(changed, host_ref(&self.host)).into_result()
+    }
+    pub fn advance(&mut self, seconds: f64) -> Result<SessionClock, PluginError> {
+        self.session.advance(seconds, host_ref(&self.host), sink_ref(&self.host)).into_result()
+    }
+    pub fn reset(&mut self) -> Result<SessionClock, PluginError> {
+        self.session.reset(host_ref(&self.host)).into_result()
+    }
+    /// The current node changes, with the lookups of a run's [`Outputs`].
+    pub fn output(&mut self) -> Result<Outputs, PluginError> {
+        let output = self.session.output(host_ref(&self.host)).into_result()?;
+        Ok(Outputs { output, host: RecordingHost::default() })
     }
 }
 

@@ -118,7 +118,15 @@ pub fn submit(jobs: &mut Jobs, viewer: &mut Viewer, plugin: &Arc<LoadedPlugin>, 
     }
     let request = RunRequest { inputs: RVec::from(inputs), params, models: RVec::from(plugin.models.clone()) };
     let handle = jobs.runner.submit(Job { plugin: plugin.clone(), request, timeout: Some(Duration::from_secs(3600)) });
-    jobs.jobs.push(RunningJob { plugin: plugin.id().to_string(), handle, progress: 0.0, message: "queued".into(), status: JobStatus::Running, started: Instant::now(), auto: false });
+    jobs.jobs.push(RunningJob {
+        plugin: plugin.id().to_string(),
+        handle,
+        progress: 0.0,
+        message: "queued".into(),
+        status: JobStatus::Running,
+        started: Instant::now(),
+        auto: false,
+    });
     Ok(())
 }
 
@@ -131,7 +139,9 @@ impl Plugin for JobsUiPlugin {
 }
 
 fn auto_run(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
-    let Some((id, params)) = jobs.auto_run.take() else { return };
+    let Some((id, params)) = jobs.auto_run.take() else {
+        return;
+    };
     let fail = |jobs: &mut Jobs, viewer: &mut Viewer, reason: String| {
         let message = format!("--run {id}: {reason}");
         tracing::error!("{message}");
@@ -159,7 +169,20 @@ fn auto_run(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
     jobs.forms.insert(id, form);
 }
 
-/// Drains every running job's events; finished results go into the scene.
+/// Puts a plugin's node changes into the scene (and the volumes' values into the
+/// reslicing cache); returns the nodes' ids.
+pub(crate) fn apply(viewer: &mut Viewer, plugin: &str, run: u64, output: &isotherm_sdk::abi::RunOutput) -> Vec<crate::scene::NodeId> {
+    let ids = viewer.scene.apply(plugin, run, &output.changes);
+    for id in &ids {
+        if let Some(NodeData::Volume(v)) = viewer.scene.get_by_id(*id).map(|n| &n.data) {
+            let values = Arc::new(v.to_f32());
+            viewer.values.insert(*id, values);
+        }
+    }
+    ids
+}
+
+/// Drains every running job's events; partial and finished results go into the scene.
 fn poll(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
     let jobs = &mut *jobs;
     let jobs_error = &mut jobs.auto_run_error;
@@ -171,14 +194,11 @@ fn poll(mut jobs: ResMut<Jobs>, mut viewer: ResMut<Viewer>) {
                     job.message = message;
                 }
                 JobEvent::Log { level, message } => viewer.log(format!("{} [{level:?}] {message}", job.plugin)),
+                JobEvent::Partial(output) => {
+                    apply(&mut viewer, &job.plugin, job.handle.id, &output);
+                }
                 JobEvent::Finished(Ok(output)) => {
-                    let ids = viewer.scene.apply(&job.plugin, job.handle.id, &output.changes);
-                    for id in &ids {
-                        if let Some(NodeData::Volume(v)) = viewer.scene.get_by_id(*id).map(|n| &n.data) {
-                            let values = Arc::new(v.to_f32());
-                            viewer.values.insert(*id, values);
-                        }
-                    }
+                    let ids = apply(&mut viewer, &job.plugin, job.handle.id, &output);
                     // Jump the slices to where the plugin says to look (`RunOutput::focus`),
                     // else to the first measurement it returns (e.g. the closest point pair
                     // of a margin), as Slicer jumps to a markup.

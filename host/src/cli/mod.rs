@@ -4,6 +4,7 @@
 mod phantom;
 mod plugins;
 mod run;
+mod session;
 mod tool;
 #[cfg(feature = "gui")]
 mod view;
@@ -56,6 +57,8 @@ pub enum Command {
     },
     /// Run a plugin headless on NIfTI inputs and write its outputs.
     Run(run::RunArgs),
+    /// Drive a plugin's interactive session headless from a script of steps.
+    Session(session::SessionArgs),
     /// Generate a synthetic pre/post-ablation CT case with ground truth.
     Phantom(phantom::PhantomArgs),
     /// Open the viewer (four-up slice and 3D views, plugin panels).
@@ -144,12 +147,15 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Plugins { action: PluginsAction::Check { ids } } => plugins::check(&ctx, &ids),
         Command::Plugins { action: PluginsAction::Manifest { library, out, force } } => plugins::manifest(&library, out.as_deref(), force),
         Command::Run(args) => run::run(&ctx, &args),
+        Command::Session(args) => session::session(&ctx, &args),
         Command::Phantom(args) => phantom::phantom(&args),
         #[cfg(feature = "gui")]
         Command::View(args) => view::view(&ctx, &args),
         #[cfg(not(feature = "gui"))]
         Command::View { .. } => {
-            eprintln!("error: this isotherm was built without the viewer (the headless build `scripts/demo.sh` makes); build it with `cargo build -p isotherm-host`");
+            eprintln!(
+                "error: this isotherm was built without the viewer (the headless build `scripts/demo.sh` makes); build it with `cargo build -p isotherm-host`"
+            );
             EXIT_USAGE
         }
         Command::Tool(args) => tool::run(&args),

@@ -17,6 +17,7 @@ pub fn list(ctx: &Context, as_json: bool) -> i32 {
                 "id": p.id(), "name": p.manifest.name, "version": p.manifest.version,
                 "tier": tier_name(p.manifest.tier), "category": p.manifest.category,
                 "library": p.library, "library_sha256": p.library_sha256,
+                "sessions": p.offers_sessions(), "sdk": p.descriptor.sdk_version.as_str(),
             })).collect::<Vec<_>>(),
             "refused": registry.refused.iter().map(|r| json!({
                 "id": r.id, "manifest": r.path, "reason": r.reason,
@@ -66,6 +67,9 @@ pub fn info(ctx: &Context, id: &str) -> i32 {
         println!("  authors: {}", m.authors.join(", "));
     }
     println!("  library: {} (sha256 {})", p.library.display(), p.library_sha256);
+    if p.offers_sessions() {
+        println!("  sessions: yes (interactive: the viewer's live panel, `isotherm session {} --script STEPS.toml`)", m.id);
+    }
     println!("Inputs:");
     for i in p.descriptor.inputs.iter() {
         println!("  --input {}=FILE   {:?}{}  {}", i.name, i.kind, if i.required { "" } else { ", optional" }, i.help);
@@ -80,8 +84,21 @@ pub fn info(ctx: &Context, id: &str) -> i32 {
             (ROption::RSome(a), ROption::RSome(b)) => format!(", {a}..{b}"),
             _ => String::new(),
         };
-        let choices = if s.kind == ParamKind::Choice { format!(", one of {}", s.choices.iter().map(|c| c.as_str()).collect::<Vec<_>>().join("|")) } else { String::new() };
-        println!("  --param {}=…  {:?} {}{}{}{}  {}", s.name, s.kind, default, range, choices, if s.unit.is_empty() { String::new() } else { format!(" [{}]", s.unit) }, s.help);
+        let choices = if s.kind == ParamKind::Choice {
+            format!(", one of {}", s.choices.iter().map(|c| c.as_str()).collect::<Vec<_>>().join("|"))
+        } else {
+            String::new()
+        };
+        println!(
+            "  --param {}=…  {:?} {}{}{}{}  {}",
+            s.name,
+            s.kind,
+            default,
+            range,
+            choices,
+            if s.unit.is_empty() { String::new() } else { format!(" [{}]", s.unit) },
+            s.help
+        );
     }
     println!("Outputs:");
     for o in p.descriptor.outputs.iter() {

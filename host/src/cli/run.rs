@@ -52,71 +52,14 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
         eprintln!("error: {}", registry.explain_missing(&args.id, &ctx.search));
         return EXIT_FAILED;
     };
-    let d = &plugin.descriptor;
-
-    // Inputs: read each file as the kind the plugin declared.
-    let mut inputs = Vec::new();
-    let mut input_files = Vec::new();
-    let mut wanted = Vec::new();
-    let mut input_warnings: Vec<String> = Vec::new();
-    for text in &args.inputs {
-        let (name, file) = match split_pair(text, "input") {
-            Ok(p) => p,
-            Err(e) => return usage(&e),
-        };
-        let Some(spec) = d.inputs.iter().find(|i| i.name.as_str() == name) else {
-            let known: Vec<_> = d.inputs.iter().map(|i| i.name.to_string()).collect();
-            return usage(&format!("plugin '{}' has no input '{name}' (it takes: {})", args.id, known.join(", ")));
-        };
-        wanted.push((name.to_string(), spec.kind, PathBuf::from(file)));
-    }
-    // The files are read side by side (decompression is most of a run's reading time).
-    let frame = args.frame;
-    let read: Vec<Result<InputData, String>> = std::thread::scope(|s| {
-        let readers: Vec<_> = wanted
-            .iter()
-            .map(|(_, kind, path)| {
-                s.spawn(move || match kind {
-                    InputKind::Volume => nifti::read_volume(path, frame).map(InputData::Volume).map_err(|e| e.to_string()),
-                    InputKind::LabelMap => nifti::read_label_map(path).map(InputData::LabelMap).map_err(|e| e.to_string()),
-                })
-            })
-            .collect();
-        readers.into_iter().zip(&wanted).map(|(r, (_, _, path))| r.join().unwrap_or_else(|_| Err(format!("{}: the reader failed", path.display())))).collect()
-    });
-    for ((name, _, path), data) in wanted.into_iter().zip(read) {
-        let data = match data {
-            Ok(d) => d,
-            Err(e) => return usage(&e),
-        };
-        if let Some(warning) = crate::inputs::fit_warning(&plugin, &name, &data, &path) {
-            tracing::warn!("{warning}");
-            input_warnings.push(warning);
-        }
-        input_files.push((name.clone(), path));
-        inputs.push(NamedInput { name: name.as_str().into(), data });
-    }
-    for spec in d.inputs.iter().filter(|i| i.required) {
-        if !inputs.iter().any(|i| i.name == spec.name) {
-            return usage(&format!("plugin '{}' needs --input {}=FILE ({})", args.id, spec.name, spec.label));
-        }
-    }
-    let mut given = Vec::new();
-    for text in &args.params {
-        match split_pair(text, "parameter") {
-            Ok((k, v)) => given.push((k.to_string(), v.to_string())),
-            Err(e) => return usage(&e),
-        }
-    }
-    let params = match isotherm_sdk::params::resolve(&d.params, &given) {
+    let Prepared { request, input_files, input_warnings, params } = match prepare(&plugin, &args.inputs, &args.params, args.frame) {
         Ok(p) => p,
-        Err(e) => return usage(&format!("{}: {e}", args.id)),
+        Err(code) => return code,
     };
     if let Err(e) = std::fs::create_dir_all(&args.out) {
         return usage(&format!("{}: cannot create output folder: {e}", args.out.display()));
     }
 
-    let request = RunRequest { inputs: RVec::from(inputs), params: params.clone(), models: RVec::from(plugin.models.clone()) };
     let runner = JobRunner::new(1);
     let timeout = Duration::from_secs_f64(args.timeout.unwrap_or(ctx.config.jobs.timeout_seconds).max(0.001));
     let started = Instant::now();
@@ -153,7 +96,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
             });
             logs.lock().unwrap().push(json!({"level": format!("{level:?}"), "message": message}));
         }
-        JobEvent::Finished(_) => {}
+        JobEvent::Partial(_) | JobEvent::Finished(_) => {}
     });
     bar.finish_and_clear();
     let elapsed = started.elapsed();
@@ -189,7 +132,14 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
                 }
             };
             let _ = crate::io::report::write_json(&args.out.join("run.json"), &record("ok", None, written.clone()));
-            println!("{} finished in {:.2} s: {} scene node(s), {} file(s) in {}", plugin.id(), elapsed.as_secs_f64(), nodes, written.len(), args.out.display());
+            println!(
+                "{} finished in {:.2} s: {} scene node(s), {} file(s) in {}",
+                plugin.id(),
+                elapsed.as_secs_f64(),
+                nodes,
+                written.len(),
+                args.out.display()
+            );
             for w in &written {
                 println!("  {}", w.file_name().map(|f| f.to_string_lossy()).unwrap_or_default());
             }
@@ -208,8 +158,81 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
     }
 }
 
-fn usage(message: &str) -> i32 {
+/// A run's request from the command line: every input read as the kind the plugin
+/// declares (with fit warnings), parameters resolved. `Err` is the exit code, the
+/// message already printed.
+pub(super) struct Prepared {
+    pub request: RunRequest,
+    pub input_files: Vec<(String, PathBuf)>,
+    pub input_warnings: Vec<String>,
+    pub params: RVec<isotherm_sdk::abi::NamedParam>,
+}
+
+pub(super) fn prepare(plugin: &crate::loader::LoadedPlugin, inputs_given: &[String], params_given: &[String], frame: u64) -> Result<Prepared, i32> {
+    let d = &plugin.descriptor;
+
+    // Inputs: read each file as the kind the plugin declared.
+    let mut inputs = Vec::new();
+    let mut input_files = Vec::new();
+    let mut wanted = Vec::new();
+    let mut input_warnings: Vec<String> = Vec::new();
+    for text in inputs_given {
+        let (name, file) = match split_pair(text, "input") {
+            Ok(p) => p,
+            Err(e) => return Err(usage(&e)),
+        };
+        let Some(spec) = d.inputs.iter().find(|i| i.name.as_str() == name) else {
+            let known: Vec<_> = d.inputs.iter().map(|i| i.name.to_string()).collect();
+            return Err(usage(&format!("plugin '{}' has no input '{name}' (it takes: {})", plugin.id(), known.join(", "))));
+        };
+        wanted.push((name.to_string(), spec.kind, PathBuf::from(file)));
+    }
+    // The files are read side by side (decompression is most of a run's reading time).
+    let read: Vec<Result<InputData, String>> = std::thread::scope(|s| {
+        let readers: Vec<_> = wanted
+            .iter()
+            .map(|(_, kind, path)| {
+                s.spawn(move || match kind {
+                    InputKind::Volume => nifti::read_volume(path, frame).map(InputData::Volume).map_err(|e| e.to_string()),
+                    InputKind::LabelMap => nifti::read_label_map(path).map(InputData::LabelMap).map_err(|e| e.to_string()),
+                })
+            })
+            .collect();
+        readers.into_iter().zip(&wanted).map(|(r, (_, _, path))| r.join().unwrap_or_else(|_| Err(format!("{}: the reader failed", path.display())))).collect()
+    });
+    for ((name, _, path), data) in wanted.into_iter().zip(read) {
+        let data = match data {
+            Ok(d) => d,
+            Err(e) => return Err(usage(&e)),
+        };
+        if let Some(warning) = crate::inputs::fit_warning(&plugin, &name, &data, &path) {
+            tracing::warn!("{warning}");
+            input_warnings.push(warning);
+        }
+        input_files.push((name.clone(), path));
+        inputs.push(NamedInput { name: name.as_str().into(), data });
+    }
+    for spec in d.inputs.iter().filter(|i| i.required) {
+        if !inputs.iter().any(|i| i.name == spec.name) {
+            return Err(usage(&format!("plugin '{}' needs --input {}=FILE ({})", plugin.id(), spec.name, spec.label)));
+        }
+    }
+    let mut given = Vec::new();
+    for text in params_given {
+        match split_pair(text, "parameter") {
+            Ok((k, v)) => given.push((k.to_string(), v.to_string())),
+            Err(e) => return Err(usage(&e)),
+        }
+    }
+    let params = match isotherm_sdk::params::resolve(&d.params, &given) {
+        Ok(p) => p,
+        Err(e) => return Err(usage(&format!("{}: {e}", plugin.id()))),
+    };
+    let request = RunRequest { inputs: RVec::from(inputs), params: params.clone(), models: RVec::from(plugin.models.clone()) };
+    Ok(Prepared { request, input_files, input_warnings, params })
+}
+
+pub(super) fn usage(message: &str) -> i32 {
     eprintln!("error: {message}");
     EXIT_USAGE
 }
-

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{ROption, RStr};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
-use isotherm_sdk::abi::{
-    ErrorKind, HostServices, LogLevel, NodeChange, NodeData, PluginError, RunOutput, RunRequest, host_ref,
-};
+use isotherm_sdk::abi::{ErrorKind, HostServices, LogLevel, NodeChange, NodeData, PartialSink, PluginError, RunOutput, RunRequest, host_ref};
 
 use crate::loader::LoadedPlugin;
+
+pub mod session;
 
 /// One plugin run to do.
 pub struct Job {
@@ -33,8 +33,16 @@ pub struct Job {
 
 #[derive(Debug, Clone)]
 pub enum JobEvent {
-    Progress { fraction: f32, message: String },
-    Log { level: LogLevel, message: String },
+    Progress {
+        fraction: f32,
+        message: String,
+    },
+    Log {
+        level: LogLevel,
+        message: String,
+    },
+    /// Intermediate node changes (already validated); the final result follows.
+    Partial(RunOutput),
     Finished(Result<RunOutput, JobError>),
 }
 
@@ -114,7 +122,7 @@ impl JobHandle {
 }
 
 /// Host services given to one running plugin: forwards to the job's channel.
-struct JobHost {
+pub(crate) struct JobHost {
     events: Sender<JobEvent>,
     cancel: Arc<AtomicBool>,
     deadline: Option<Instant>,
@@ -136,6 +144,15 @@ impl HostServices for JobHost {
     }
     fn log(&self, level: LogLevel, message: RStr<'_>) {
         let _ = self.events.send(JobEvent::Log { level, message: message.to_string() });
+    }
+}
+
+/// A session's partial results go to the same channel, validated like a result.
+impl PartialSink for JobHost {
+    fn partial(&self, output: RunOutput) {
+        if validate_output(&output).is_ok() {
+            let _ = self.events.send(JobEvent::Partial(output));
+        }
     }
 }
 
@@ -190,7 +207,11 @@ fn execute(job: &Job, host: &JobHost) -> Result<RunOutput, JobError> {
             Ok(output)
         }
         Err(e) if e.kind == ErrorKind::Cancelled => {
-            if host.timed_out() { Err(JobError::TimedOut(started.elapsed())) } else { Err(JobError::Cancelled) }
+            if host.timed_out() {
+                Err(JobError::TimedOut(started.elapsed()))
+            } else {
+                Err(JobError::Cancelled)
+            }
         }
         Err(e) => Err(JobError::Plugin(e)),
     }
@@ -200,7 +221,9 @@ fn execute(job: &Job, host: &JobHost) -> Result<RunOutput, JobError> {
 pub fn validate_output(output: &RunOutput) -> Result<(), String> {
     let mut names = std::collections::HashSet::new();
     for change in output.changes.iter() {
-        let NodeChange::Upsert(node) = change else { continue };
+        let NodeChange::Upsert(node) = change else {
+            continue;
+        };
         let name = node.name.as_str();
         if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
             return Err(format!("node name '{name}' is empty or not a plain file name"));
@@ -217,7 +240,11 @@ pub fn validate_output(output: &RunOutput) -> Result<(), String> {
                     || m.lines.iter().any(|l| l.start.iter().chain(l.end.iter()).any(|c| !c.is_finite()));
                 bad.then(|| "a markup has a non-finite coordinate".to_string())
             }
-            NodeData::Report(r) => r.tables.iter().find(|t| t.units.len() != t.columns.len() || t.rows.iter().any(|row| row.len() != t.columns.len())).map(|t| format!("table '{}' has rows or units that do not match its columns", t.name)),
+            NodeData::Report(r) => r
+                .tables
+                .iter()
+                .find(|t| t.units.len() != t.columns.len() || t.rows.iter().any(|row| row.len() != t.columns.len()))
+                .map(|t| format!("table '{}' has rows or units that do not match its columns", t.name)),
         };
         if let Some(p) = problem {
             return Err(format!("node '{name}': {p}"));

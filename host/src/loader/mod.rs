@@ -16,10 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use abi_stable::library::{LibraryError, RootModule, lib_header_from_path};
-use isotherm_sdk::abi::{
-    HostRef, ModelFile, PluginDescriptor, PluginError, PluginModRef, RunOutput, RunRequest,
-    SDK_VERSION,
-};
+use isotherm_sdk::abi::{HostRef, ModelFile, PluginDescriptor, PluginError, PluginModRef, RunOutput, RunRequest, SDK_VERSION, SessionBox};
 use isotherm_sdk::manifest::{Manifest, Tier, sdk_compatible};
 use sha2::{Digest, Sha256};
 
@@ -34,7 +31,35 @@ pub struct LoadedPlugin {
     pub descriptor: PluginDescriptor,
     /// Model files with verified hashes, in manifest order.
     pub models: Vec<ModelFile>,
-    module: PluginModRef,
+    module: Module,
+}
+
+/// A library's root module, as laid out by the SDK level it was built for.
+#[derive(Clone, Copy)]
+enum Module {
+    V0_1(isotherm_sdk::abi::v0_1::PluginModRef),
+    Current(PluginModRef),
+}
+
+impl Module {
+    fn describe(self) -> extern "C" fn() -> abi_stable::std_types::RResult<PluginDescriptor, PluginError> {
+        match self {
+            Module::V0_1(m) => m.describe(),
+            Module::Current(m) => m.describe(),
+        }
+    }
+    fn run(self) -> extern "C" fn(&RunRequest, HostRef<'_>) -> abi_stable::std_types::RResult<RunOutput, PluginError> {
+        match self {
+            Module::V0_1(m) => m.run(),
+            Module::Current(m) => m.run(),
+        }
+    }
+    fn open_session(self) -> Option<extern "C" fn(&RunRequest, HostRef<'_>) -> abi_stable::std_types::RResult<SessionBox, PluginError>> {
+        match self {
+            Module::V0_1(_) => None,
+            Module::Current(m) => m.open_session().flatten(),
+        }
+    }
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -52,6 +77,23 @@ impl LoadedPlugin {
     /// (`export_plugin!`), so this returns for every plugin built with the SDK.
     pub fn call_run(&self, request: &RunRequest, host: HostRef<'_>) -> Result<RunOutput, PluginError> {
         (self.module.run())(request, host).into_result()
+    }
+
+    /// Whether the library offers interactive sessions (SDK 0.2 on, and declared).
+    pub fn offers_sessions(&self) -> bool {
+        self.module.open_session().is_some()
+    }
+
+    /// Opens an interactive session (see `jobs::session`).
+    pub fn call_open_session(&self, request: &RunRequest, host: HostRef<'_>) -> Result<SessionBox, PluginError> {
+        match self.module.open_session() {
+            Some(open) => open(request, host).into_result(),
+            None => Err(PluginError::invalid_input(format!(
+                "plugin '{}' offers no interactive sessions (built for SDK {}; sessions need SDK 0.2 and `export_plugin!(.., sessions)`)",
+                self.id(),
+                self.descriptor.sdk_version
+            ))),
+        }
     }
 }
 
@@ -190,9 +232,7 @@ pub fn load(manifest_path: &Path, search: &SearchPath) -> Result<LoadedPlugin, B
         let abs = std::fs::canonicalize(&path).unwrap_or(path);
         models.push(ModelFile { name: m.name.as_str().into(), path: abs.to_string_lossy().as_ref().into(), sha256: actual.into() });
     }
-    let library = search
-        .find_library(&dir, &manifest.library)
-        .ok_or_else(|| refuse(id, search::missing_library(search, &dir, &manifest.library), None))?;
+    let library = search.find_library(&dir, &manifest.library).ok_or_else(|| refuse(id, search::missing_library(search, &dir, &manifest.library), None))?;
     let library_sha256 = sha256_file(&library).map_err(|e| refuse(id, format!("cannot read library {}: {e}", library.display()), None))?;
     let module = open_library(&library).map_err(|(reason, detail)| refuse(id, reason, detail))?;
     let descriptor = (module.describe())().into_result().map_err(|e| refuse(id, format!("describe() failed: {}", e.message), None))?;
@@ -227,31 +267,46 @@ pub fn library_file_name(stem: &str) -> String {
     format!("{}{stem}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
 }
 
-/// Opens a library and checks its root module against this host's SDK.
+/// Opens a library and checks its root module against this host's SDK: against the
+/// root module of the library's own SDK level, since abi_stable refuses a library whose
+/// prefix type has fewer fields than the host's (an older one).
 /// Returns (one-line reason, long detail) on failure.
-fn open_library(path: &Path) -> Result<PluginModRef, (String, Option<String>)> {
+fn open_library(path: &Path) -> Result<Module, (String, Option<String>)> {
     let header = lib_header_from_path(path).map_err(|e| match e {
         LibraryError::OpenError { err, .. } => (format!("cannot open library {}: {err}", path.display()), None),
-        LibraryError::GetSymbolError { .. } => (
-            format!("{} is not an Isotherm plugin: it exports no plugin root module (add `isotherm_sdk::export_plugin!(YourPlugin);`)", path.display()),
-            None,
-        ),
+        LibraryError::GetSymbolError { .. } => {
+            (format!("{} is not an Isotherm plugin: it exports no plugin root module (add `isotherm_sdk::export_plugin!(YourPlugin);`)", path.display()), None)
+        }
         other => (format!("{} has an incompatible abi_stable header", path.display()), Some(other.to_string())),
     })?;
     // The version first, by our own rule, so the message can name both versions;
     // then abi_stable's layout check of every type reachable from the root module.
     let theirs = header.version_strings();
     if !sdk_compatible(theirs.version.as_str(), SDK_VERSION) {
-        return Err((format!("built for Isotherm SDK ABI {}; this host speaks SDK ABI {SDK_VERSION}: rebuild the plugin against isotherm-sdk {SDK_VERSION}", theirs.version), None));
+        return Err((
+            format!(
+                "built for Isotherm SDK ABI {}; this host speaks SDK ABI {SDK_VERSION}: rebuild the plugin against isotherm-sdk {SDK_VERSION}",
+                theirs.version
+            ),
+            None,
+        ));
     }
-    // abi_stable's own version rule refuses libraries with an older patch version
-    // (0.1.0 on a 0.1.1 host); ours above is Cargo's, so only the layout is checked here.
-    header.ensure_layout::<PluginModRef>().map_err(|e| match e {
+    // abi_stable's own version rule refuses libraries with an older version; ours above
+    // is the SDK's, so only the layout is checked here.
+    let level = isotherm_sdk::manifest::parse_version(theirs.version.as_str()).map(|(a, b, _)| (a, b));
+    if level == Some((0, 1)) {
+        let m = checked::<isotherm_sdk::abi::v0_1::PluginModRef>(&header, theirs.version.as_str())?;
+        return Ok(Module::V0_1(m));
+    }
+    checked::<PluginModRef>(&header, theirs.version.as_str()).map(Module::Current)
+}
+
+/// The layout check of every type reachable from root module `M`, then the module.
+fn checked<M: RootModule>(header: &abi_stable::library::LibHeader, theirs: &str) -> Result<M, (String, Option<String>)> {
+    header.ensure_layout::<M>().map_err(|e| match e {
         LibraryError::AbiInstability(report) => (
             format!(
-                "ABI mismatch: built against Isotherm SDK {} whose plugin types differ from this host's SDK {} ({}): rebuild the plugin against the host's isotherm-sdk (full report with --verbose)",
-                theirs.version,
-                <PluginModRef as RootModule>::VERSION_STRINGS.version,
+                "ABI mismatch: built against Isotherm SDK {theirs} whose plugin types differ from this host's SDK {SDK_VERSION} ({}): rebuild the plugin against the host's isotherm-sdk (full report with --verbose)",
                 abi_report::summary_for(header.layout()).unwrap_or_else(|| first_line(&report.to_string()))
             ),
             Some(report.to_string()),
@@ -259,7 +314,7 @@ fn open_library(path: &Path) -> Result<PluginModRef, (String, Option<String>)> {
         other => (format!("cannot check the plugin's ABI: {}", first_line(&other.to_string())), Some(other.to_string())),
     })?;
     // SAFETY: `ensure_layout` just checked that the library's root module has this layout.
-    unsafe { header.unchecked_layout::<PluginModRef>() }
+    unsafe { header.unchecked_layout::<M>() }
         .map_err(|e| (format!("the plugin's root module failed to initialise: {}", first_line(&e.to_string())), Some(e.to_string())))
 }
 

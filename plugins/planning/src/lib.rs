@@ -4,6 +4,7 @@
 //! margin plugin's own logic.
 
 mod output;
+mod session;
 
 use isotherm_planning_core::antenna::Antenna;
 use isotherm_planning_core::damage::Criterion;
@@ -46,11 +47,8 @@ impl Plugin for Planning {
         let ct = request.volume("ct")?;
         let labels = request.optional_label_map("labels")?;
         let tumours = request.optional_label_map("tumour")?;
-        let id = request.choice("antenna")?;
-        let (bytes, path) = request.read_model(&format!("antenna-{id}")).map_err(|e| PluginError::new(ErrorKind::Model, format!("antenna '{id}': {}", e.message)))?;
-        let text = String::from_utf8(bytes).map_err(|_| PluginError::new(ErrorKind::Model, format!("{}: not UTF-8 text", path.display())))?;
-        let antenna = Antenna::from_toml(&text, &path).map_err(|e| PluginError::new(ErrorKind::Model, e))?;
-        let criterion = Criterion::from_name(request.choice("criterion")?).ok_or_else(|| PluginError::invalid_input("unknown criterion"))?;
+        let antenna = read_antenna(request, request.choice("antenna")?)?;
+        let criterion = criterion(request)?;
         if request.choice("mode")? == "recommend" {
             return recommend(request, host, ct, labels, tumours, &antenna, criterion);
         }
@@ -71,20 +69,44 @@ impl Plugin for Planning {
             !cancelled
         })
         .map_err(PluginError::invalid_input)?;
-        let Some(planned) = planned else { return Err(PluginError::cancelled()) };
+        let Some(planned) = planned else {
+            return Err(PluginError::cancelled());
+        };
         host.progress(0.92, "margin");
         output::to_output(&planned, &antenna, host)
     }
 }
 
+/// The antenna profile `id`, from its pinned file (re-checked as it is read).
+fn read_antenna(request: &Request<'_>, id: &str) -> Result<Antenna, PluginError> {
+    let (bytes, path) =
+        request.read_model(&format!("antenna-{id}")).map_err(|e| PluginError::new(ErrorKind::Model, format!("antenna '{id}': {}", e.message)))?;
+    let text = String::from_utf8(bytes).map_err(|_| PluginError::new(ErrorKind::Model, format!("{}: not UTF-8 text", path.display())))?;
+    Antenna::from_toml(&text, &path).map_err(|e| PluginError::new(ErrorKind::Model, e))
+}
+
+fn criterion(request: &Request<'_>) -> Result<Criterion, PluginError> {
+    Criterion::from_name(request.choice("criterion")?).ok_or_else(|| PluginError::invalid_input("unknown criterion"))
+}
+
 /// Recommend mode: the tumour from 'tumour', else from the tumours 'labels' names.
-fn recommend(request: &Request<'_>, host: &Host<'_>, ct: &Volume, labels: Option<&LabelMap>, tumours: Option<&LabelMap>, antenna: &Antenna, criterion: Criterion) -> Result<RunOutput, PluginError> {
+fn recommend(
+    request: &Request<'_>,
+    host: &Host<'_>,
+    ct: &Volume,
+    labels: Option<&LabelMap>,
+    tumours: Option<&LabelMap>,
+    antenna: &Antenna,
+    criterion: Criterion,
+) -> Result<RunOutput, PluginError> {
     use isotherm_planning_core::recommend;
     let id = request.integer("target_tumour")? as u16;
     let tumour_map = match (tumours, labels) {
         (Some(t), _) => t.clone(),
         (None, Some(l)) => output::tumours_named_in(l),
-        (None, None) => return Err(PluginError::invalid_input("recommend mode needs the tumour: give 'tumour' or 'labels'")),
+        (None, None) => {
+            return Err(PluginError::invalid_input("recommend mode needs the tumour: give 'tumour' or 'labels'"));
+        }
     };
     let target = recommend::target_of(&tumour_map, id).map_err(PluginError::invalid_input)?;
     let r = recommend::recommend(ct, labels, tumours, target, antenna, criterion, request.number("vessel_margin")?, request.number("grid")?, |f, what| {
@@ -92,9 +114,11 @@ fn recommend(request: &Request<'_>, host: &Host<'_>, ct: &Volume, labels: Option
         !host.is_cancelled()
     })
     .map_err(PluginError::invalid_input)?;
-    let Some(r) = r else { return Err(PluginError::cancelled()) };
+    let Some(r) = r else {
+        return Err(PluginError::cancelled());
+    };
     host.progress(0.92, "margin");
     output::recommendation_output(&r, antenna, host)
 }
 
-export_plugin!(Planning);
+export_plugin!(Planning, sessions);

@@ -5,30 +5,40 @@
 //! any plugin code runs, and refuses a library whose layout differs.
 //!
 //! Rules for changing this module (see ARCHITECTURE.md, "ABI evolution"):
-//! - new entry points are appended to [`PluginMod`] *below* the `last_prefix_field`;
-//! - no field or variant is removed, renamed or reordered without bumping the SDK's
-//!   minor version (0.x) — which the loader reports as "built for SDK a.b, host has c.d".
+//! - new entry points are appended to [`PluginMod`] *below* the `last_prefix_field`,
+//!   and [`SDK_VERSION`]'s minor goes up; the root module as it was is kept in
+//!   `v0_N.rs`, because abi_stable checks a library against a host's prefix type only
+//!   when the library has at least the host's fields: the loader checks each library
+//!   against the root module of its own level, and loads every level from
+//!   `manifest::OLDEST_LOADABLE_SDK` up to its own. A host refuses newer levels, naming
+//!   both versions;
+//! - existing types never change (a `sabi_trait` gets no new methods: a new trait, like
+//!   `PartialSink`, is passed where it is needed), and the crate's Cargo version stays
+//!   0.1.x, since abi_stable refuses types from another 0.x minor of their crate.
 
 mod data;
 mod host;
 mod scene;
 mod schema;
+mod session;
+pub mod v0_1;
 
 pub use data::*;
 pub use host::*;
 pub use scene::*;
 pub use schema::*;
+pub use session::*;
 
 use abi_stable::{
     StableAbi, declare_root_module_statics,
     library::RootModule,
-    package_version_strings,
     sabi_types::VersionStrings,
     std_types::{RResult, RString},
 };
 
-/// The SDK (and ABI) version this crate was built as. The loader names it in refusals.
-pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The SDK API level this crate speaks: what the loader compares and names in refusals,
+/// what a plugin's descriptor and library header carry. 0.2 appended sessions.
+pub const SDK_VERSION: &str = "0.2.0";
 
 /// Name of the symbol every plugin library exports (abi_stable's mangled loader name).
 /// Kept as a literal so that `export_plugin!` needs no proc macro; a unit test checks it
@@ -74,13 +84,18 @@ pub struct PluginMod {
     /// The `last_prefix_field` of SDK 0.1: fields added in later versions go below it.
     #[sabi(last_prefix_field)]
     pub run: extern "C" fn(&RunRequest, HostRef<'_>) -> RResult<RunOutput, PluginError>,
+
+    /// SDK 0.2: opens an interactive session on a run's inputs and parameters; `None`
+    /// when the plugin offers none. Absent from 0.1 libraries (the accessor says `None`).
+    #[sabi(missing_field(option))]
+    pub open_session: Option<extern "C" fn(&RunRequest, HostRef<'_>) -> RResult<SessionBox, PluginError>>,
 }
 
 impl RootModule for PluginModRef {
     declare_root_module_statics! {PluginModRef}
     const BASE_NAME: &'static str = "isotherm_plugin";
     const NAME: &'static str = "isotherm_plugin";
-    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new(SDK_VERSION);
 }
 
 #[cfg(test)]

@@ -108,7 +108,26 @@ pub fn medium_of(anatomy: &Anatomy) -> Medium {
 
 /// Simulates `setting` with `antenna` on the patient. `progress(fraction)` is called as
 /// simulated time passes; returning `false` stops the run (cancelled).
-pub fn simulate(ct: &Volume, labels: Option<&LabelMap>, tumours: Option<&LabelMap>, antenna: &Antenna, setting: Setting, mut progress: impl FnMut(f64) -> bool) -> Result<Option<Planned>, String> {
+pub fn simulate(
+    ct: &Volume,
+    labels: Option<&LabelMap>,
+    tumours: Option<&LabelMap>,
+    antenna: &Antenna,
+    setting: Setting,
+    mut progress: impl FnMut(f64) -> bool,
+) -> Result<Option<Planned>, String> {
+    let mut planned = prepare(ct, labels, tumours, antenna, setting)?;
+    let end = planned.setting.time_min * 60.0;
+    if !planned.advance_until(end, |t| progress(t / end)) {
+        return Ok(None);
+    }
+    planned.measure();
+    Ok(Some(planned))
+}
+
+/// The anatomy around the antenna and the simulation at time zero (nothing measured
+/// yet): what [`simulate`] runs, and what an interactive session steps.
+pub fn prepare(ct: &Volume, labels: Option<&LabelMap>, tumours: Option<&LabelMap>, antenna: &Antenna, setting: Setting) -> Result<Planned, String> {
     antenna.check_setting(setting.power_w, setting.time_min)?;
     let sar = antenna.sar()?;
     if !(0.5..=3.0).contains(&setting.grid_mm) {
@@ -137,20 +156,34 @@ pub fn simulate(ct: &Volume, labels: Option<&LabelMap>, tumours: Option<&LabelMa
         return Err(format!("the antenna tip ({:.1}, {:.1}, {:.1}) mm is not in the liver or a tumour", setting.tip[0], setting.tip[1], setting.tip[2]));
     }
     let pose = pose_on(&grid, setting.tip, setting.entry)?;
-    let mut ablation = Ablation::with_parameters(medium_of(&anatomy), sar, antenna.frequency_hz, pose, setting.power_w);
-    let end = setting.time_min * 60.0;
-    while ablation.time() + 0.5 * ablation.sim.dt < end {
-        ablation.step();
-        if !progress(ablation.time() / end) {
-            return Ok(None);
-        }
-    }
-    let zone_axes = ablation.axes(setting.criterion);
-    let voxel_ml = grid.voxel_volume_mm3() / 1000.0;
-    let per_criterion = Criterion::ALL.iter().map(|&c| (c, ablation.axes(c), ablation.damage.zone(c).iter().filter(|&&z| z).count() as f64 * voxel_ml)).collect();
-    let sink_flags = flag_sinks(&anatomy, &ablation.damage.zone(setting.criterion));
+    let ablation = Ablation::with_parameters(medium_of(&anatomy), sar, antenna.frequency_hz, pose, setting.power_w);
     let chart = antenna.chart.iter().find(|c| (c.power_w - setting.power_w).abs() < 1e-6 && (c.time_min - setting.time_min).abs() < 1e-6).copied();
-    Ok(Some(Planned { anatomy, ablation, setting, zone_axes, per_criterion, sink_flags, chart }))
+    let zone_axes = ZoneAxes::default();
+    Ok(Planned { anatomy, ablation, setting, zone_axes, per_criterion: Vec::new(), sink_flags: Vec::new(), chart })
+}
+
+impl Planned {
+    /// Steps the ablation until `t_end_s` (the last step may end up to half a step
+    /// early). `progress(t)` sees the simulated time after each step; `false` stops
+    /// (returns `false`, the state kept where it stopped).
+    pub fn advance_until(&mut self, t_end_s: f64, mut progress: impl FnMut(f64) -> bool) -> bool {
+        while self.ablation.time() + 0.5 * self.ablation.sim.dt < t_end_s {
+            self.ablation.step();
+            if !progress(self.ablation.time()) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The zone's axes, per-criterion volumes and heat-sink flags at the current time.
+    pub fn measure(&mut self) {
+        self.zone_axes = self.ablation.axes(self.setting.criterion);
+        let voxel_ml = self.voxel_ml();
+        self.per_criterion =
+            Criterion::ALL.iter().map(|&c| (c, self.ablation.axes(c), self.ablation.damage.zone(c).iter().filter(|&&z| z).count() as f64 * voxel_ml)).collect();
+        self.sink_flags = flag_sinks(&self.anatomy, &self.ablation.damage.zone(self.setting.criterion));
+    }
 }
 
 /// Every heat-sink vessel within [`SINK_FLAG_MM`] of the zone, closest first.

@@ -1,0 +1,221 @@
+//! The planning plugin's interactive session: the educator's live ablation. Opened on
+//! the CT (and structures); the antenna, power, time, criterion and grid change by
+//! updates; `advance` plays simulated time up to the planned time, streaming the
+//! growing zone; `output` is what a run at the current time returns.
+//!
+//! Any update rebuilds the anatomy around the antenna and replays the simulation to
+//! the current time, so the state is always the plain run's for the current settings
+//! (a coarse `grid` while the antenna is dragged keeps that fast).
+
+use std::time::{Duration, Instant};
+
+use isotherm_planning_core::antenna::Antenna;
+use isotherm_planning_core::plan::{self, Planned, Setting};
+use isotherm_sdk::abi::{ModelFile, RunRequest};
+use isotherm_sdk::prelude::*;
+
+use crate::{Planning, criterion, output, read_antenna};
+
+/// Wall-clock time between streamed zones while a step runs.
+const PARTIAL_EVERY: Duration = Duration::from_millis(200);
+/// Simulated seconds between checks of that clock.
+const CHUNK_S: f64 = 2.0;
+
+pub struct LiveAblation {
+    ct: Volume,
+    labels: Option<LabelMap>,
+    tumours: Option<LabelMap>,
+    models: RVec<ModelFile>,
+    antenna: Antenna,
+    antenna_id: String,
+    /// Power, planned time (the horizon), criterion, grid; tip and entry once placed.
+    setting: Setting,
+    placed: bool,
+    /// The simulation at the current time; `None` until the antenna is placed.
+    planned: Option<Planned>,
+    time_s: f64,
+}
+
+impl SessionPlugin for Planning {
+    type Session = LiveAblation;
+
+    fn open_session(request: &Request<'_>, host: &Host<'_>) -> Result<LiveAblation, PluginError> {
+        if request.choice("mode")? != "simulate" {
+            return Err(PluginError::invalid_input("a session simulates one antenna (mode=simulate); recommend with `isotherm run`"));
+        }
+        let antenna_id = request.choice("antenna")?.to_string();
+        let tip = request.optional_point("tip")?;
+        let entry = request.optional_point("entry")?;
+        let mut live = LiveAblation {
+            ct: request.volume("ct")?.clone(),
+            labels: request.optional_label_map("labels")?.cloned(),
+            tumours: request.optional_label_map("tumour")?.cloned(),
+            models: request.raw().models.clone(),
+            antenna: read_antenna(request, &antenna_id)?,
+            antenna_id,
+            setting: Setting {
+                power_w: request.number("power")?,
+                time_min: request.number("time")?,
+                criterion: criterion(request)?,
+                tip: tip.unwrap_or([0.0; 3]),
+                entry: entry.unwrap_or([0.0; 3]),
+                grid_mm: request.number("grid")?,
+            },
+            placed: tip.is_some() && entry.is_some(),
+            planned: None,
+            time_s: 0.0,
+        };
+        live.rebuild(host)?;
+        Ok(live)
+    }
+}
+
+impl LiveAblation {
+    fn clock(&self) -> SessionClock {
+        SessionClock { time_s: self.time_s, horizon_s: self.setting.time_min * 60.0 }
+    }
+
+    /// The anatomy and simulation for the current settings, replayed to the current time.
+    fn rebuild(&mut self, host: &Host<'_>) -> Result<(), PluginError> {
+        self.planned = None;
+        if !self.placed {
+            return Ok(());
+        }
+        let planned =
+            plan::prepare(&self.ct, self.labels.as_ref(), self.tumours.as_ref(), &self.antenna, self.setting.clone()).map_err(PluginError::invalid_input)?;
+        self.planned = Some(planned);
+        let target = self.time_s.min(self.clock().horizon_s);
+        self.time_s = 0.0;
+        self.play_to(target, host, false)
+    }
+
+    /// Steps to `t_end`, streaming the zone every [`PARTIAL_EVERY`] and at the end when
+    /// `stream`. In
+    /// chunks of simulated time, which take the same steps as one call would.
+    fn play_to(&mut self, t_end: f64, host: &Host<'_>, stream: bool) -> Result<(), PluginError> {
+        let Some(p) = self.planned.as_mut() else {
+            return Err(PluginError::invalid_input("place the antenna first: set 'tip' and 'entry'"));
+        };
+        let start = p.ablation.time();
+        let chunk = (2.0 * p.ablation.sim.dt).max(CHUNK_S);
+        let mut last = Instant::now();
+        let mut cancelled = false;
+        while !cancelled && p.ablation.time() + 0.5 * p.ablation.sim.dt < t_end {
+            let chunk_end = (p.ablation.time() + chunk).min(t_end);
+            p.advance_until(chunk_end, |t| {
+                let f = if t_end > start { (t - start) / (t_end - start) } else { 1.0 };
+                host.progress(f as f32, "simulating");
+                cancelled = host.is_cancelled();
+                !cancelled
+            });
+            if stream && last.elapsed() >= PARTIAL_EVERY {
+                last = Instant::now();
+                host.partial(zone_now(p));
+            }
+        }
+        if stream {
+            // The step's last zone, however fast it ran.
+            host.partial(zone_now(p));
+        }
+        self.time_s = p.ablation.time();
+        if cancelled { Err(PluginError::cancelled()) } else { Ok(()) }
+    }
+}
+
+/// The zone and the clock alone: what streams while a step runs.
+fn zone_now(p: &Planned) -> RunOutput {
+    let zone = p.zone_mask();
+    let map = LabelMap::new(
+        *p.geometry(),
+        zone.iter().map(|&z| z as u16).collect(),
+        vec![LabelEntry::new(1, &format!("ablation zone ({})", p.setting.criterion.name()), [60, 200, 90, 255])],
+    );
+    let axes = p.ablation.axes(p.setting.criterion);
+    let report = Report::new("Ablation so far")
+        .number("time", p.ablation.time() / 60.0, "min")
+        .number("energy", p.ablation.energy_j() / 1000.0, "kJ")
+        .number("zone_long_axis", axes.long_mm, "mm")
+        .number("zone_short_axis", axes.short_mm, "mm");
+    RunOutput::new().report("planning", report).label_map("predicted-zone", map)
+}
+
+impl Session for LiveAblation {
+    fn update(&mut self, changed: &Request<'_>, host: &Host<'_>) -> Result<SessionClock, PluginError> {
+        let before = (self.setting.clone(), self.antenna_id.clone(), self.placed);
+        let result = (|| {
+            if changed.has_param("mode") && changed.choice("mode")? != "simulate" {
+                return Err(PluginError::invalid_input("a session simulates one antenna (mode=simulate)"));
+            }
+            if changed.has_param("antenna") {
+                let id = changed.choice("antenna")?;
+                let raw = RunRequest { models: self.models.clone(), ..Default::default() };
+                self.antenna = read_antenna(&Request::new(&raw), id)?;
+                self.antenna_id = id.to_string();
+            }
+            let s = &mut self.setting;
+            if changed.has_param("power") {
+                s.power_w = changed.number("power")?;
+            }
+            if changed.has_param("time") {
+                s.time_min = changed.number("time")?;
+            }
+            if changed.has_param("criterion") {
+                s.criterion = criterion(changed)?;
+            }
+            if changed.has_param("grid") {
+                s.grid_mm = changed.number("grid")?;
+            }
+            let (mut tip, mut entry) = (self.placed.then_some(s.tip), self.placed.then_some(s.entry));
+            if changed.has_param("tip") {
+                tip = changed.optional_point("tip")?;
+            }
+            if changed.has_param("entry") {
+                entry = changed.optional_point("entry")?;
+            }
+            s.tip = tip.unwrap_or([0.0; 3]);
+            s.entry = entry.unwrap_or([0.0; 3]);
+            self.placed = tip.is_some() && entry.is_some();
+            self.rebuild(host)
+        })();
+        if let Err(e) = result {
+            // A refused update (a tip outside the liver, a setting off the chart) leaves the
+            // session as it was, so the trainee can try again.
+            if e.kind != ErrorKind::Cancelled {
+                (self.setting, self.antenna_id, self.placed) = before;
+                if let Ok(a) = read_antenna(&Request::new(&RunRequest { models: self.models.clone(), ..Default::default() }), &self.antenna_id) {
+                    self.antenna = a;
+                }
+                let _ = self.rebuild(host);
+            }
+            return Err(e);
+        }
+        Ok(self.clock())
+    }
+
+    fn advance(&mut self, seconds: f64, host: &Host<'_>) -> Result<SessionClock, PluginError> {
+        let target = (self.time_s + seconds).min(self.clock().horizon_s);
+        self.play_to(target, host, true)?;
+        Ok(self.clock())
+    }
+
+    fn output(&mut self, host: &Host<'_>) -> Result<RunOutput, PluginError> {
+        let time_s = self.time_s;
+        let Some(p) = self.planned.as_mut() else {
+            let report = Report::new("Microwave-ablation simulation").text("Place the antenna: click the target (tip), then the skin entry.");
+            return Ok(RunOutput::new().report("planning", report));
+        };
+        p.measure();
+        // The report speaks of the ablation so far: time and energy at the current time.
+        let planned_min = p.setting.time_min;
+        p.setting.time_min = time_s / 60.0;
+        let out = output::to_output(p, &self.antenna, host);
+        p.setting.time_min = planned_min;
+        out
+    }
+
+    fn reset(&mut self, host: &Host<'_>) -> Result<SessionClock, PluginError> {
+        self.time_s = 0.0;
+        self.rebuild(host)?;
+        Ok(self.clock())
+    }
+}
