@@ -188,6 +188,8 @@ fn the_sdk_crate_stands_alone() {
     let meta: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let package = &meta["packages"][0];
     assert_eq!(package["name"], "isotherm-sdk");
-    assert_eq!(package["version"], isotherm_sdk::abi::SDK_VERSION);
+    // The Cargo version stays 0.1.x while the ABI only grows (abi_stable refuses types
+    // from another 0.x minor); the API level is `SDK_VERSION`.
+    assert!(package["version"].as_str().unwrap().starts_with("0.1."), "{}", package["version"]);
     assert_eq!(package["rust_version"], "1.95");
 }
