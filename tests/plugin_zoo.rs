@@ -47,13 +47,7 @@ fn refusals_name_the_problem_and_both_versions() {
     assert!(dup.reason.contains("already provided by"), "{}", dup.reason);
 }
 
-fn run(
-    registry: &Registry,
-    runner: &JobRunner,
-    id: &str,
-    params: &[(&str, &str)],
-    timeout: Option<Duration>,
-) -> Result<isotherm_sdk::abi::RunOutput, JobError> {
+fn run(registry: &Registry, runner: &JobRunner, id: &str, params: &[(&str, &str)], timeout: Option<Duration>) -> Result<isotherm_sdk::abi::RunOutput, JobError> {
     let plugin = registry.get(id).unwrap().clone();
     let given: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let params = isotherm_sdk::params::resolve(&plugin.descriptor.params, &given).unwrap();

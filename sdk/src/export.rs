@@ -1,8 +1,9 @@
 //! `export_plugin!`: turns a [`Plugin`] into the library's root module.
 //!
-//! Every entry point (and every call into an open session) runs inside `catch_unwind`: a panic in plugin code comes back to
-//! the host as an `ErrorKind::Panic` error carrying the panic message and location,
-//! and never unwinds across `extern "C"` (which would abort the host).
+//! Every entry point (and every call into an open session) runs inside `catch_unwind`:
+//! a panic in plugin code comes back to the host as an `ErrorKind::Panic` error carrying
+//! the panic message and location, and never unwinds across `extern "C"` (which would
+//! abort the host).
 
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};

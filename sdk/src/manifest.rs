@@ -80,7 +80,8 @@ impl Manifest {
     }
 
     fn check(&self) -> Result<(), String> {
-        let id_ok = !self.id.is_empty() && self.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        let id_ok = !self.id.is_empty()
+            && self.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if !id_ok {
             return Err(format!("id '{}' must be non-empty lower-case letters, digits, '-' or '_'", self.id));
         }

@@ -4,7 +4,10 @@
 
 use abi_stable::std_types::{ROption, RString, RVec};
 
-use crate::abi::{InputKind, InputSpec, NamedParam, NodeKind, OutputSpec, ParamKind, ParamSpec, ParamValue, PluginDescriptor};
+use crate::abi::{
+    InputKind, InputSpec, NamedParam, NodeKind, OutputSpec, ParamKind, ParamSpec, ParamValue,
+    PluginDescriptor,
+};
 
 impl ParamSpec {
     fn base(name: &str, label: &str, kind: ParamKind) -> Self {

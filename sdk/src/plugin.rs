@@ -94,7 +94,9 @@ impl<'a> Request<'a> {
     pub fn volume(&self, name: &str) -> Result<&'a Volume, PluginError> {
         match self.input(name) {
             Some(InputData::Volume(v)) => Ok(v),
-            Some(InputData::LabelMap(_)) => Err(PluginError::invalid_input(format!("input '{name}' is a label map, expected a volume"))),
+            Some(InputData::LabelMap(_)) => {
+                Err(PluginError::invalid_input(format!("input '{name}' is a label map, expected a volume")))
+            }
             None => Err(PluginError::invalid_input(format!("input '{name}' is missing"))),
         }
     }
@@ -113,7 +115,9 @@ impl<'a> Request<'a> {
     pub fn label_map(&self, name: &str) -> Result<&'a LabelMap, PluginError> {
         match self.input(name) {
             Some(InputData::LabelMap(m)) => Ok(m),
-            Some(InputData::Volume(_)) => Err(PluginError::invalid_input(format!("input '{name}' is a volume, expected a label map"))),
+            Some(InputData::Volume(_)) => {
+                Err(PluginError::invalid_input(format!("input '{name}' is a volume, expected a label map")))
+            }
             None => Err(PluginError::invalid_input(format!("input '{name}' is missing"))),
         }
     }
@@ -194,11 +198,9 @@ impl<'a> Request<'a> {
 
     /// The verified model file declared as `name` in `plugin.toml`.
     pub fn model(&self, name: &str) -> Result<&'a ModelFile, PluginError> {
-        self.raw
-            .models
-            .iter()
-            .find(|m| m.name.as_str() == name)
-            .ok_or_else(|| PluginError::new(ErrorKind::Model, format!("model file '{name}' was not provided by the host")))
+        self.raw.models.iter().find(|m| m.name.as_str() == name).ok_or_else(|| {
+            PluginError::new(ErrorKind::Model, format!("model file '{name}' was not provided by the host"))
+        })
     }
 }
 

@@ -118,15 +118,7 @@ pub fn submit(jobs: &mut Jobs, viewer: &mut Viewer, plugin: &Arc<LoadedPlugin>, 
     }
     let request = RunRequest { inputs: RVec::from(inputs), params, models: RVec::from(plugin.models.clone()) };
     let handle = jobs.runner.submit(Job { plugin: plugin.clone(), request, timeout: Some(Duration::from_secs(3600)) });
-    jobs.jobs.push(RunningJob {
-        plugin: plugin.id().to_string(),
-        handle,
-        progress: 0.0,
-        message: "queued".into(),
-        status: JobStatus::Running,
-        started: Instant::now(),
-        auto: false,
-    });
+    jobs.jobs.push(RunningJob { plugin: plugin.id().to_string(), handle, progress: 0.0, message: "queued".into(), status: JobStatus::Running, started: Instant::now(), auto: false });
     Ok(())
 }
 

@@ -84,21 +84,8 @@ pub fn info(ctx: &Context, id: &str) -> i32 {
             (ROption::RSome(a), ROption::RSome(b)) => format!(", {a}..{b}"),
             _ => String::new(),
         };
-        let choices = if s.kind == ParamKind::Choice {
-            format!(", one of {}", s.choices.iter().map(|c| c.as_str()).collect::<Vec<_>>().join("|"))
-        } else {
-            String::new()
-        };
-        println!(
-            "  --param {}=…  {:?} {}{}{}{}  {}",
-            s.name,
-            s.kind,
-            default,
-            range,
-            choices,
-            if s.unit.is_empty() { String::new() } else { format!(" [{}]", s.unit) },
-            s.help
-        );
+        let choices = if s.kind == ParamKind::Choice { format!(", one of {}", s.choices.iter().map(|c| c.as_str()).collect::<Vec<_>>().join("|")) } else { String::new() };
+        println!("  --param {}=…  {:?} {}{}{}{}  {}", s.name, s.kind, default, range, choices, if s.unit.is_empty() { String::new() } else { format!(" [{}]", s.unit) }, s.help);
     }
     println!("Outputs:");
     for o in p.descriptor.outputs.iter() {

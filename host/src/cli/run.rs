@@ -132,14 +132,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
                 }
             };
             let _ = crate::io::report::write_json(&args.out.join("run.json"), &record("ok", None, written.clone()));
-            println!(
-                "{} finished in {:.2} s: {} scene node(s), {} file(s) in {}",
-                plugin.id(),
-                elapsed.as_secs_f64(),
-                nodes,
-                written.len(),
-                args.out.display()
-            );
+            println!("{} finished in {:.2} s: {} scene node(s), {} file(s) in {}", plugin.id(), elapsed.as_secs_f64(), nodes, written.len(), args.out.display());
             for w in &written {
                 println!("  {}", w.file_name().map(|f| f.to_string_lossy()).unwrap_or_default());
             }
@@ -236,3 +229,4 @@ pub(super) fn usage(message: &str) -> i32 {
     eprintln!("error: {message}");
     EXIT_USAGE
 }
+

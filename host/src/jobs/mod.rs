@@ -33,14 +33,8 @@ pub struct Job {
 
 #[derive(Debug, Clone)]
 pub enum JobEvent {
-    Progress {
-        fraction: f32,
-        message: String,
-    },
-    Log {
-        level: LogLevel,
-        message: String,
-    },
+    Progress { fraction: f32, message: String },
+    Log { level: LogLevel, message: String },
     /// Intermediate node changes (already validated); the final result follows.
     Partial(RunOutput),
     Finished(Result<RunOutput, JobError>),
@@ -207,11 +201,7 @@ fn execute(job: &Job, host: &JobHost) -> Result<RunOutput, JobError> {
             Ok(output)
         }
         Err(e) if e.kind == ErrorKind::Cancelled => {
-            if host.timed_out() {
-                Err(JobError::TimedOut(started.elapsed()))
-            } else {
-                Err(JobError::Cancelled)
-            }
+            if host.timed_out() { Err(JobError::TimedOut(started.elapsed())) } else { Err(JobError::Cancelled) }
         }
         Err(e) => Err(JobError::Plugin(e)),
     }
@@ -221,9 +211,7 @@ fn execute(job: &Job, host: &JobHost) -> Result<RunOutput, JobError> {
 pub fn validate_output(output: &RunOutput) -> Result<(), String> {
     let mut names = std::collections::HashSet::new();
     for change in output.changes.iter() {
-        let NodeChange::Upsert(node) = change else {
-            continue;
-        };
+        let NodeChange::Upsert(node) = change else { continue };
         let name = node.name.as_str();
         if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
             return Err(format!("node name '{name}' is empty or not a plain file name"));
@@ -240,11 +228,7 @@ pub fn validate_output(output: &RunOutput) -> Result<(), String> {
                     || m.lines.iter().any(|l| l.start.iter().chain(l.end.iter()).any(|c| !c.is_finite()));
                 bad.then(|| "a markup has a non-finite coordinate".to_string())
             }
-            NodeData::Report(r) => r
-                .tables
-                .iter()
-                .find(|t| t.units.len() != t.columns.len() || t.rows.iter().any(|row| row.len() != t.columns.len()))
-                .map(|t| format!("table '{}' has rows or units that do not match its columns", t.name)),
+            NodeData::Report(r) => r.tables.iter().find(|t| t.units.len() != t.columns.len() || t.rows.iter().any(|row| row.len() != t.columns.len())).map(|t| format!("table '{}' has rows or units that do not match its columns", t.name)),
         };
         if let Some(p) = problem {
             return Err(format!("node '{name}': {p}"));

@@ -232,7 +232,9 @@ pub fn load(manifest_path: &Path, search: &SearchPath) -> Result<LoadedPlugin, B
         let abs = std::fs::canonicalize(&path).unwrap_or(path);
         models.push(ModelFile { name: m.name.as_str().into(), path: abs.to_string_lossy().as_ref().into(), sha256: actual.into() });
     }
-    let library = search.find_library(&dir, &manifest.library).ok_or_else(|| refuse(id, search::missing_library(search, &dir, &manifest.library), None))?;
+    let library = search
+        .find_library(&dir, &manifest.library)
+        .ok_or_else(|| refuse(id, search::missing_library(search, &dir, &manifest.library), None))?;
     let library_sha256 = sha256_file(&library).map_err(|e| refuse(id, format!("cannot read library {}: {e}", library.display()), None))?;
     let module = open_library(&library).map_err(|(reason, detail)| refuse(id, reason, detail))?;
     let descriptor = (module.describe())().into_result().map_err(|e| refuse(id, format!("describe() failed: {}", e.message), None))?;
@@ -274,22 +276,17 @@ pub fn library_file_name(stem: &str) -> String {
 fn open_library(path: &Path) -> Result<Module, (String, Option<String>)> {
     let header = lib_header_from_path(path).map_err(|e| match e {
         LibraryError::OpenError { err, .. } => (format!("cannot open library {}: {err}", path.display()), None),
-        LibraryError::GetSymbolError { .. } => {
-            (format!("{} is not an Isotherm plugin: it exports no plugin root module (add `isotherm_sdk::export_plugin!(YourPlugin);`)", path.display()), None)
-        }
+        LibraryError::GetSymbolError { .. } => (
+            format!("{} is not an Isotherm plugin: it exports no plugin root module (add `isotherm_sdk::export_plugin!(YourPlugin);`)", path.display()),
+            None,
+        ),
         other => (format!("{} has an incompatible abi_stable header", path.display()), Some(other.to_string())),
     })?;
     // The version first, by our own rule, so the message can name both versions;
     // then abi_stable's layout check of every type reachable from the root module.
     let theirs = header.version_strings();
     if !sdk_compatible(theirs.version.as_str(), SDK_VERSION) {
-        return Err((
-            format!(
-                "built for Isotherm SDK ABI {}; this host speaks SDK ABI {SDK_VERSION}: rebuild the plugin against isotherm-sdk {SDK_VERSION}",
-                theirs.version
-            ),
-            None,
-        ));
+        return Err((format!("built for Isotherm SDK ABI {}; this host speaks SDK ABI {SDK_VERSION}: rebuild the plugin against isotherm-sdk {SDK_VERSION}", theirs.version), None));
     }
     // abi_stable's own version rule refuses libraries with an older version; ours above
     // is the SDK's, so only the layout is checked here.

@@ -10,8 +10,8 @@
 
 use std::path::Path;
 
-use isotherm_sdk::abi::{HostServices, LogLevel, host_ref};
 use isotherm_sdk::abi_stable::std_types::RStr;
+use isotherm_sdk::abi::{HostServices, LogLevel, host_ref};
 use isotherm_sdk::prelude::*;
 use rayon::prelude::*;
 
@@ -49,8 +49,13 @@ pub fn to_feature_cohort(text: &str, base: &Path, features: &[String], settings:
     if let Some(clash) = features.iter().find(|f| columns.contains(f)) {
         return Err(format!("column '{clash}' is both in the table and asked to be measured from the images"));
     }
-    let rows: Vec<(usize, Vec<&str>)> =
-        text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#')).skip(1).map(|(n, l)| (n + 1, l.split(',').collect())).collect();
+    let rows: Vec<(usize, Vec<&str>)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
+        .skip(1)
+        .map(|(n, l)| (n + 1, l.split(',').collect()))
+        .collect();
     let measured: Vec<Vec<f64>> = rows
         .par_iter()
         .map(|(line, cells)| {
@@ -79,10 +84,7 @@ pub fn measure(ct_path: &Path, mask_path: &Path, features: &[String], settings: 
     features
         .iter()
         .map(|name| {
-            let v = covariates
-                .get(name)
-                .copied()
-                .ok_or_else(|| format!("'{name}' is not a feature Isotherm measures (IBSI tags such as morph_sphericity, or tumour_count, tumour_size_mm)"))?;
+            let v = covariates.get(name).copied().ok_or_else(|| format!("'{name}' is not a feature Isotherm measures (IBSI tags such as morph_sphericity, or tumour_count, tumour_size_mm)"))?;
             if v.is_finite() { Ok(v) } else { Err(format!("{}: {name} is not finite for this lesion", mask_path.display())) }
         })
         .collect()
