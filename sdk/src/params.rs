@@ -224,10 +224,7 @@ pub fn check_value(spec: &ParamSpec, value: &ParamValue) -> Result<(), String> {
 /// and every value is checked. Returns the full parameter list in declaration order.
 pub fn resolve(specs: &[ParamSpec], given: &[(String, String)]) -> Result<RVec<NamedParam>, String> {
     for (name, _) in given {
-        if !specs.iter().any(|s| s.name.as_str() == name) {
-            let known: Vec<_> = specs.iter().map(|s| s.name.as_str()).collect();
-            return Err(format!("unknown parameter '{name}' (this plugin takes: {})", known.join(", ")));
-        }
+        spec_of(specs, name)?;
     }
     let mut out = RVec::new();
     for spec in specs {
@@ -244,15 +241,20 @@ pub fn resolve(specs: &[ParamSpec], given: &[(String, String)]) -> Result<RVec<N
     Ok(out)
 }
 
+/// The declaration of parameter `name`, or the error naming what the plugin takes.
+fn spec_of<'a>(specs: &'a [ParamSpec], name: &str) -> Result<&'a ParamSpec, String> {
+    specs.iter().find(|s| s.name.as_str() == name).ok_or_else(|| {
+        let known: Vec<_> = specs.iter().map(|s| s.name.as_str()).collect();
+        format!("unknown parameter '{name}' (this plugin takes: {})", known.join(", "))
+    })
+}
+
 /// Parses and checks only the parameters `given` (a session's update): unknown names
 /// and bad values are errors, as in [`resolve`]; the last value of a name wins.
 pub fn resolve_changes(specs: &[ParamSpec], given: &[(String, String)]) -> Result<RVec<NamedParam>, String> {
     let mut out: RVec<NamedParam> = RVec::new();
     for (name, text) in given {
-        let Some(spec) = specs.iter().find(|s| s.name.as_str() == name) else {
-            let known: Vec<_> = specs.iter().map(|s| s.name.as_str()).collect();
-            return Err(format!("unknown parameter '{name}' (this plugin takes: {})", known.join(", ")));
-        };
+        let spec = spec_of(specs, name)?;
         let value = parse_value(spec, text)?;
         check_value(spec, &value)?;
         out.retain(|p| p.name != spec.name);

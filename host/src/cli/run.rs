@@ -88,12 +88,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
             bar.set_message(message.clone());
         }
         JobEvent::Log { level, message } => {
-            bar.suspend(|| match level {
-                LogLevel::Error => tracing::error!(plugin = %plugin.id(), "{message}"),
-                LogLevel::Warn => tracing::warn!(plugin = %plugin.id(), "{message}"),
-                LogLevel::Info => tracing::info!(plugin = %plugin.id(), "{message}"),
-                LogLevel::Debug => tracing::debug!(plugin = %plugin.id(), "{message}"),
-            });
+            bar.suspend(|| trace_log(plugin.id(), *level, message));
             logs.lock().unwrap().push(json!({"level": format!("{level:?}"), "message": message}));
         }
         JobEvent::Partial(_) | JobEvent::Finished(_) => {}
@@ -102,22 +97,17 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
     let elapsed = started.elapsed();
 
     let record = |status: &str, error: Option<String>, outputs: Vec<PathBuf>| {
-        json!({
-            "plugin": {"id": plugin.id(), "version": plugin.manifest.version, "tier": crate::loader::tier_name(plugin.manifest.tier),
-                       "library": plugin.library, "library_sha256": plugin.library_sha256},
-            "models": plugin.models.iter().map(|m| json!({"name": m.name.as_str(), "path": m.path.as_str(), "sha256": m.sha256.as_str()})).collect::<Vec<_>>(),
-            "inputs": input_files.iter().map(|(n, p)| json!({"name": n, "path": p, "sha256": crate::loader::sha256_file(p).ok()})).collect::<Vec<_>>(),
-            "params": params.iter().map(|p| (p.name.to_string(), crate::io::report::param_json(&p.value))).collect::<serde_json::Map<_, _>>(),
-            "host": {"isotherm": env!("CARGO_PKG_VERSION"), "sdk": isotherm_sdk::abi::SDK_VERSION},
+        let mut r = provenance(&plugin, &input_files, &params, &input_warnings);
+        r.extend(json!({
             "user": std::env::var("USER").unwrap_or_default(),
             "started_unix_s": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() - elapsed.as_secs_f64()).unwrap_or(0.0),
             "seconds": elapsed.as_secs_f64(),
             "status": status,
             "error": error,
-            "warnings": input_warnings,
             "outputs": outputs,
             "log": *logs.lock().unwrap(),
-        })
+        }).as_object().cloned().unwrap_or_default());
+        serde_json::Value::Object(r)
     };
     match result {
         Ok(output) => {
@@ -223,6 +213,37 @@ pub(super) fn prepare(plugin: &crate::loader::LoadedPlugin, inputs_given: &[Stri
     };
     let request = RunRequest { inputs: RVec::from(inputs), params: params.clone(), models: RVec::from(plugin.models.clone()) };
     Ok(Prepared { request, input_files, input_warnings, params })
+}
+
+/// What a run's record (`run.json`, `session.json`) says of what ran on what: the
+/// plugin and its library, the models, the inputs with their hashes, the parameters, the
+/// host, and the input warnings.
+pub(super) fn provenance(
+    plugin: &crate::loader::LoadedPlugin,
+    input_files: &[(String, PathBuf)],
+    params: &[isotherm_sdk::abi::NamedParam],
+    warnings: &[String],
+) -> serde_json::Map<String, serde_json::Value> {
+    let v = json!({
+        "plugin": {"id": plugin.id(), "version": plugin.manifest.version, "tier": crate::loader::tier_name(plugin.manifest.tier),
+                   "library": plugin.library, "library_sha256": plugin.library_sha256},
+        "models": plugin.models.iter().map(|m| json!({"name": m.name.as_str(), "path": m.path.as_str(), "sha256": m.sha256.as_str()})).collect::<Vec<_>>(),
+        "inputs": input_files.iter().map(|(n, p)| json!({"name": n, "path": p, "sha256": crate::loader::sha256_file(p).ok()})).collect::<Vec<_>>(),
+        "params": params.iter().map(|p| (p.name.to_string(), crate::io::report::param_json(&p.value))).collect::<serde_json::Map<_, _>>(),
+        "host": {"isotherm": env!("CARGO_PKG_VERSION"), "sdk": isotherm_sdk::abi::SDK_VERSION},
+        "warnings": warnings,
+    });
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// A plugin's log line on the host's log.
+pub(super) fn trace_log(plugin: &str, level: LogLevel, message: &str) {
+    match level {
+        LogLevel::Error => tracing::error!(plugin = %plugin, "{message}"),
+        LogLevel::Warn => tracing::warn!(plugin = %plugin, "{message}"),
+        LogLevel::Info => tracing::info!(plugin = %plugin, "{message}"),
+        LogLevel::Debug => tracing::debug!(plugin = %plugin, "{message}"),
+    }
 }
 
 pub(super) fn usage(message: &str) -> i32 {

@@ -16,11 +16,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use isotherm_sdk::abi::LogLevel;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::run::{Prepared, prepare, usage};
+use super::run::{Prepared, prepare, provenance, trace_log, usage};
 use super::{Context, EXIT_CANCELLED, EXIT_FAILED};
 use crate::jobs::JobError;
 use crate::jobs::JobEvent;
@@ -121,19 +120,13 @@ pub fn session(ctx: &Context, args: &SessionArgs) -> i32 {
     let started = Instant::now();
     let mut steps = Vec::new();
     let record = |status: &str, error: Option<String>, steps: &Vec<serde_json::Value>| {
-        json!({
-            "plugin": {"id": plugin.id(), "version": plugin.manifest.version, "library_sha256": plugin.library_sha256},
-            "models": plugin.models.iter().map(|m| json!({"name": m.name.as_str(), "sha256": m.sha256.as_str()})).collect::<Vec<_>>(),
-            "inputs": input_files.iter().map(|(n, p)| json!({"name": n, "path": p, "sha256": crate::loader::sha256_file(p).ok()})).collect::<Vec<_>>(),
-            "params": params.iter().map(|p| (p.name.to_string(), crate::io::report::param_json(&p.value))).collect::<serde_json::Map<_, _>>(),
-            "script": args.script,
-            "steps": steps,
-            "host": {"isotherm": env!("CARGO_PKG_VERSION"), "sdk": isotherm_sdk::abi::SDK_VERSION},
-            "seconds": started.elapsed().as_secs_f64(),
-            "status": status,
-            "error": error,
-            "warnings": input_warnings,
-        })
+        let mut r = provenance(&plugin, &input_files, &params, &input_warnings);
+        r.insert("script".into(), json!(args.script));
+        r.insert("steps".into(), json!(steps));
+        r.insert("seconds".into(), json!(started.elapsed().as_secs_f64()));
+        r.insert("status".into(), json!(status));
+        r.insert("error".into(), json!(error));
+        serde_json::Value::Object(r)
     };
     let fail = |e: JobError, steps: &Vec<serde_json::Value>| {
         let status = if matches!(e, JobError::Cancelled) { "cancelled" } else { "failed" };
@@ -147,21 +140,23 @@ pub fn session(ctx: &Context, args: &SessionArgs) -> i32 {
     };
     let log = |e: &JobEvent| {
         if let JobEvent::Log { level, message } = e {
-            match level {
-                LogLevel::Error => tracing::error!(plugin = %plugin.id(), "{message}"),
-                LogLevel::Warn => tracing::warn!(plugin = %plugin.id(), "{message}"),
-                _ => tracing::info!(plugin = %plugin.id(), "{message}"),
-            }
+            trace_log(plugin.id(), *level, message);
         }
+    };
+    // A command that answers with the session's clock.
+    let tick = |command: Command| {
+        handle.call(command, log).map(|r| match r {
+            Reply::Clock(c) => Some(c),
+            Reply::Output(_) => None,
+        })
     };
     for (n, step) in script.step.iter().enumerate() {
         let step_started = Instant::now();
         let mut clock = None;
         let mut set = serde_json::Map::new();
         if step.reset {
-            match handle.call(Command::Reset, log) {
-                Ok(Reply::Clock(c)) => clock = Some(c),
-                Ok(_) => {}
+            match tick(Command::Reset) {
+                Ok(c) => clock = c.or(clock),
                 Err(e) => return fail(e, &steps),
             }
         }
@@ -184,16 +179,14 @@ pub fn session(ctx: &Context, args: &SessionArgs) -> i32 {
                     return usage(&format!("{}: step {}: {e}", args.script.display(), n + 1));
                 }
             };
-            match handle.call(Command::Update(changed), log) {
-                Ok(Reply::Clock(c)) => clock = Some(c),
-                Ok(_) => {}
+            match tick(Command::Update(changed)) {
+                Ok(c) => clock = c.or(clock),
                 Err(e) => return fail(e, &steps),
             }
         }
         if let Some(seconds) = step.advance {
-            match handle.call(Command::Advance(seconds), log) {
-                Ok(Reply::Clock(c)) => clock = Some(c),
-                Ok(_) => {}
+            match tick(Command::Advance(seconds)) {
+                Ok(c) => clock = c.or(clock),
                 Err(e) => return fail(e, &steps),
             }
         }

@@ -27,7 +27,6 @@ pub struct LiveAblation {
     tumours: Option<LabelMap>,
     models: RVec<ModelFile>,
     antenna: Antenna,
-    antenna_id: String,
     /// Power, planned time (the horizon), criterion, grid; tip and entry once placed.
     setting: Setting,
     placed: bool,
@@ -43,7 +42,6 @@ impl SessionPlugin for Planning {
         if request.choice("mode")? != "simulate" {
             return Err(PluginError::invalid_input("a session simulates one antenna (mode=simulate); recommend with `isotherm run`"));
         }
-        let antenna_id = request.choice("antenna")?.to_string();
         let tip = request.optional_point("tip")?;
         let entry = request.optional_point("entry")?;
         let mut live = LiveAblation {
@@ -51,8 +49,7 @@ impl SessionPlugin for Planning {
             labels: request.optional_label_map("labels")?.cloned(),
             tumours: request.optional_label_map("tumour")?.cloned(),
             models: request.raw().models.clone(),
-            antenna: read_antenna(request, &antenna_id)?,
-            antenna_id,
+            antenna: read_antenna(request, request.choice("antenna")?)?,
             setting: Setting {
                 power_w: request.number("power")?,
                 time_min: request.number("time")?,
@@ -76,50 +73,47 @@ impl LiveAblation {
     }
 
     /// The anatomy and simulation for the current settings, replayed to the current time.
+    /// Built aside and swapped in only when complete: on an error (a refused setting, a
+    /// cancelled replay) the session keeps the simulation it had.
     fn rebuild(&mut self, host: &Host<'_>) -> Result<(), PluginError> {
-        self.planned = None;
         if !self.placed {
+            self.planned = None;
             return Ok(());
         }
-        let planned =
+        let mut planned =
             plan::prepare(&self.ct, self.labels.as_ref(), self.tumours.as_ref(), &self.antenna, self.setting.clone()).map_err(PluginError::invalid_input)?;
+        play_to(&mut planned, self.time_s.min(self.clock().horizon_s), host, false)?;
+        self.time_s = planned.ablation.time();
         self.planned = Some(planned);
-        let target = self.time_s.min(self.clock().horizon_s);
-        self.time_s = 0.0;
-        self.play_to(target, host, false)
+        Ok(())
     }
+}
 
-    /// Steps to `t_end`, streaming the zone every [`PARTIAL_EVERY`] and at the end when
-    /// `stream`. In
-    /// chunks of simulated time, which take the same steps as one call would.
-    fn play_to(&mut self, t_end: f64, host: &Host<'_>, stream: bool) -> Result<(), PluginError> {
-        let Some(p) = self.planned.as_mut() else {
-            return Err(PluginError::invalid_input("place the antenna first: set 'tip' and 'entry'"));
-        };
-        let start = p.ablation.time();
-        let chunk = (2.0 * p.ablation.sim.dt).max(CHUNK_S);
-        let mut last = Instant::now();
-        let mut cancelled = false;
-        while !cancelled && p.ablation.time() + 0.5 * p.ablation.sim.dt < t_end {
-            let chunk_end = (p.ablation.time() + chunk).min(t_end);
-            p.advance_until(chunk_end, |t| {
-                let f = if t_end > start { (t - start) / (t_end - start) } else { 1.0 };
-                host.progress(f as f32, "simulating");
-                cancelled = host.is_cancelled();
-                !cancelled
-            });
-            if stream && last.elapsed() >= PARTIAL_EVERY {
-                last = Instant::now();
-                host.partial(zone_now(p));
-            }
-        }
-        if stream {
-            // The step's last zone, however fast it ran.
+/// Steps `p` to `t_end`, streaming the zone every [`PARTIAL_EVERY`] and at the end when
+/// `stream`. In chunks of simulated time, which take the same steps as one call would.
+fn play_to(p: &mut Planned, t_end: f64, host: &Host<'_>, stream: bool) -> Result<(), PluginError> {
+    let start = p.ablation.time();
+    let chunk = (2.0 * p.ablation.sim.dt).max(CHUNK_S);
+    let mut last = Instant::now();
+    let mut cancelled = false;
+    while !cancelled && p.ablation.time() + 0.5 * p.ablation.sim.dt < t_end {
+        let chunk_end = (p.ablation.time() + chunk).min(t_end);
+        p.advance_until(chunk_end, |t| {
+            let f = if t_end > start { (t - start) / (t_end - start) } else { 1.0 };
+            host.progress(f as f32, "simulating");
+            cancelled = host.is_cancelled();
+            !cancelled
+        });
+        if stream && last.elapsed() >= PARTIAL_EVERY {
+            last = Instant::now();
             host.partial(zone_now(p));
         }
-        self.time_s = p.ablation.time();
-        if cancelled { Err(PluginError::cancelled()) } else { Ok(()) }
     }
+    if stream {
+        // The step's last zone, however fast it ran.
+        host.partial(zone_now(p));
+    }
+    if cancelled { Err(PluginError::cancelled()) } else { Ok(()) }
 }
 
 /// The zone and the clock alone: what streams while a step runs.
@@ -141,7 +135,7 @@ fn zone_now(p: &Planned) -> RunOutput {
 
 impl Session for LiveAblation {
     fn update(&mut self, changed: &Request<'_>, host: &Host<'_>) -> Result<SessionClock, PluginError> {
-        let before = (self.setting.clone(), self.antenna_id.clone(), self.placed);
+        let before = (self.setting.clone(), self.antenna.clone(), self.placed);
         let result = (|| {
             if changed.has_param("mode") && changed.choice("mode")? != "simulate" {
                 return Err(PluginError::invalid_input("a session simulates one antenna (mode=simulate)"));
@@ -150,7 +144,6 @@ impl Session for LiveAblation {
                 let id = changed.choice("antenna")?;
                 let raw = RunRequest { models: self.models.clone(), ..Default::default() };
                 self.antenna = read_antenna(&Request::new(&raw), id)?;
-                self.antenna_id = id.to_string();
             }
             let s = &mut self.setting;
             if changed.has_param("power") {
@@ -178,15 +171,9 @@ impl Session for LiveAblation {
             self.rebuild(host)
         })();
         if let Err(e) = result {
-            // A refused update (a tip outside the liver, a setting off the chart) leaves the
-            // session as it was, so the trainee can try again.
-            if e.kind != ErrorKind::Cancelled {
-                (self.setting, self.antenna_id, self.placed) = before;
-                if let Ok(a) = read_antenna(&Request::new(&RunRequest { models: self.models.clone(), ..Default::default() }), &self.antenna_id) {
-                    self.antenna = a;
-                }
-                let _ = self.rebuild(host);
-            }
+            // A refused (or cancelled) update leaves the session as it was, simulation
+            // included, so the trainee can try again.
+            (self.setting, self.antenna, self.placed) = before;
             return Err(e);
         }
         Ok(self.clock())
@@ -194,8 +181,13 @@ impl Session for LiveAblation {
 
     fn advance(&mut self, seconds: f64, host: &Host<'_>) -> Result<SessionClock, PluginError> {
         let target = (self.time_s + seconds).min(self.clock().horizon_s);
-        self.play_to(target, host, true)?;
-        Ok(self.clock())
+        let Some(p) = self.planned.as_mut() else {
+            return Err(PluginError::invalid_input("place the antenna first: set 'tip' and 'entry'"));
+        };
+        let played = play_to(p, target, host, true);
+        // Cancelled or not, the clock is where the simulation got to.
+        self.time_s = p.ablation.time();
+        played.map(|_| self.clock())
     }
 
     fn output(&mut self, host: &Host<'_>) -> Result<RunOutput, PluginError> {
