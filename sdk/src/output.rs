@@ -21,9 +21,16 @@ impl RunOutput {
     pub fn new() -> Self {
         RunOutput::default()
     }
-    /// Adds (or replaces) a node of any kind.
+    /// Adds a node of any kind, or replaces the one of the same name already added.
     pub fn node(mut self, name: &str, data: NodeData) -> Self {
-        self.changes.push(NodeChange::Upsert(SceneNode { name: name.into(), data }));
+        let same = self.changes.iter_mut().find_map(|c| match c {
+            NodeChange::Upsert(n) if n.name.as_str() == name => Some(n),
+            _ => None,
+        });
+        match same {
+            Some(n) => n.data = data,
+            None => self.changes.push(NodeChange::Upsert(SceneNode { name: name.into(), data })),
+        }
         self
     }
     /// A scalar map (probability, distance, temperature...) in its own geometry.
@@ -160,6 +167,10 @@ mod tests {
         assert_eq!(out.changes[1], NodeChange::Remove("old".into()));
         assert_eq!(out.focus_point(), Some([1.0, 2.0, 3.0]));
         assert_eq!(RunOutput::new().focus_point(), None);
+        // A second node of the same name replaces the first, in its place.
+        let again = out.report("summary", Report::new("Second"));
+        assert_eq!(again.changes.len(), 3);
+        assert!(matches!(&again.changes[0], NodeChange::Upsert(SceneNode { data: NodeData::Report(r), .. }) if r.title.as_str() == "Second"));
     }
 
     #[test]

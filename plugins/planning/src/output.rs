@@ -2,8 +2,8 @@
 
 use isotherm_margin_core as margin;
 use isotherm_planning_core::anatomy::Structure;
-use isotherm_planning_core::antenna::Antenna;
-use isotherm_planning_core::plan::Planned;
+use isotherm_planning_core::antenna::{Antenna, ChartEntry};
+use isotherm_planning_core::plan::{Planned, Setting};
 use isotherm_sdk::prelude::*;
 use isotherm_sdk::volume::components::{self, Connectivity};
 use isotherm_sdk::volume::mesh::{marching_cubes, mask_surface_smooth};
@@ -104,11 +104,7 @@ pub fn to_output(p: &Planned, antenna: &Antenna, host: &Host<'_>) -> Result<RunO
     }
     report = report.text(summary).table(models).table(sinks);
 
-    let needle = Markups {
-        points: RVec::new(),
-        lines: vec![LineMarkup { label: format!("{} {:.0} W {:.1} min", antenna.name, s.power_w, s.time_min).into(), kind: LineKind::Needle, start: s.entry, end: s.tip }].into(),
-        colour: [0.9, 0.9, 0.95, 1.0],
-    };
+    let needle = needle(s, antenna);
     let mut out = RunOutput::new()
         .report("planning", report)
         .markups("antenna", needle)
@@ -120,7 +116,69 @@ pub fn to_output(p: &Planned, antenna: &Antenna, host: &Host<'_>) -> Result<RunO
     if let Some(l) = lesion {
         out = out.mesh("tumour-margin", l.surface);
     }
+    if let Some(chart) = chart_zone(s, antenna) {
+        out = out.mesh("chart-zone", chart);
+    }
     Ok(out.focus(s.tip))
+}
+
+/// The antenna from entry to tip, labelled with its setting.
+pub fn needle(s: &Setting, antenna: &Antenna) -> Markups {
+    Markups {
+        points: RVec::new(),
+        lines: vec![LineMarkup {
+            label: format!("{} {:.0} W {:.1} min", antenna.name, s.power_w, s.time_min).into(),
+            kind: LineKind::Needle,
+            start: s.entry,
+            end: s.tip,
+        }]
+        .into(),
+        colour: [0.9, 0.9, 0.95, 1.0],
+    }
+}
+
+/// The vendor chart's zone for the setting (listed or interpolated, see
+/// [`Antenna::chart_zone`]) as an ellipsoid about the antenna: what a chart lookup
+/// draws, to compare with the simulated zone. `None` where the chart does not reach.
+pub fn chart_zone(s: &Setting, antenna: &Antenna) -> Option<Mesh> {
+    let c = antenna.chart_zone(s.power_w, s.time_min)?;
+    Some(ellipsoid(s.tip, s.entry, &c))
+}
+
+/// The ellipsoid of a chart entry: `long_mm` along the antenna, reaching `distal_mm` past
+/// the tip, `short_mm` across.
+fn ellipsoid(tip: [f64; 3], entry: [f64; 3], c: &ChartEntry) -> Mesh {
+    use isotherm_planning_core::vec3::{sub, unit};
+    let back = unit(sub(entry, tip));
+    // Two unit vectors across the antenna.
+    let helper = if back[0].abs() < 0.9 { [1.0, 0.0, 0.0] } else { [0.0, 1.0, 0.0] };
+    let cross = |a: [f64; 3], b: [f64; 3]| [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+    let u = unit(cross(back, helper));
+    let v = cross(back, u);
+    let centre = [0, 1, 2].map(|a| tip[a] + (0.5 * c.long_mm - c.distal_mm) * back[a]);
+    let (rings, segments) = (24usize, 48usize);
+    let mut positions = Vec::new();
+    for i in 0..=rings {
+        let theta = std::f64::consts::PI * i as f64 / rings as f64;
+        for j in 0..segments {
+            let phi = 2.0 * std::f64::consts::PI * j as f64 / segments as f64;
+            let (along, across) = (0.5 * c.long_mm * theta.cos(), 0.5 * c.short_mm * theta.sin());
+            positions.push([0, 1, 2].map(|a| (centre[a] + along * back[a] + across * (phi.cos() * u[a] + phi.sin() * v[a])) as f32));
+        }
+    }
+    let mut triangles = Vec::new();
+    for i in 0..rings {
+        for j in 0..segments {
+            let (a, b) = ((i * segments + j) as u32, (i * segments + (j + 1) % segments) as u32);
+            let (c2, d) = (a + segments as u32, b + segments as u32);
+            triangles.push([a, c2, b]);
+            triangles.push([b, c2, d]);
+        }
+    }
+    let mut mesh =
+        Mesh { positions: positions.into(), normals: RVec::new(), triangles: triangles.into(), colour: [0.92, 0.92, 1.0, 0.18], scalars: ROption::RNone };
+    isotherm_sdk::volume::mesh::compute_normals(&mut mesh);
+    mesh
 }
 
 /// The tumours a label map names (by its label table), as a binary map.
@@ -240,8 +298,25 @@ fn several_antennas(changes: &mut [NodeChange], r: &isotherm_planning_core::reco
                 }
             }
             ("planning", NodeData::Report(rep)) => {
-                rep.values.retain(|v| !["predicted_mam", "tumour_covered", "margin_class", "reaches_5mm_margin", "zone_volume", "healthy_liver_ablated", "zone_long_axis", "zone_short_axis", "zone_distal_of_tip"].contains(&v.key.as_str()));
-                let mut extra = Report::new("").integer("antennas", plan.paths.len() as i64, "").number("zone_volume", a.zone_ml, "ml").number("healthy_liver_ablated", healthy_ml, "ml").number("set_cover_covered", plan.covered_percent, "%");
+                rep.values.retain(|v| {
+                    ![
+                        "predicted_mam",
+                        "tumour_covered",
+                        "margin_class",
+                        "reaches_5mm_margin",
+                        "zone_volume",
+                        "healthy_liver_ablated",
+                        "zone_long_axis",
+                        "zone_short_axis",
+                        "zone_distal_of_tip",
+                    ]
+                    .contains(&v.key.as_str())
+                });
+                let mut extra = Report::new("")
+                    .integer("antennas", plan.paths.len() as i64, "")
+                    .number("zone_volume", a.zone_ml, "ml")
+                    .number("healthy_liver_ablated", healthy_ml, "ml")
+                    .number("set_cover_covered", plan.covered_percent, "%");
                 let verdict = match &lesion {
                     Some(l) => {
                         let covered = 100.0 * (1.0 - l.uncovered_ml / l.volume_ml.max(1e-9));

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use isotherm_planning_core::antenna::Antenna;
 use isotherm_planning_core::plan::{self, Planned, Setting};
+use isotherm_planning_core::trajectory::{self, Obstacles};
+use isotherm_planning_core::vec3::dist;
 use isotherm_sdk::abi::{ModelFile, RunRequest};
 use isotherm_sdk::prelude::*;
 
@@ -20,6 +22,8 @@ use crate::{Planning, criterion, output, read_antenna};
 const PARTIAL_EVERY: Duration = Duration::from_millis(200);
 /// Simulated seconds between checks of that clock.
 const CHUNK_S: f64 = 2.0;
+/// Grid of the live trajectory check, mm: built once per session over the whole CT.
+const OBSTACLE_GRID_MM: f64 = 2.0;
 
 pub struct LiveAblation {
     ct: Volume,
@@ -33,6 +37,18 @@ pub struct LiveAblation {
     /// The simulation at the current time; `None` until the antenna is placed.
     planned: Option<Planned>,
     time_s: f64,
+    /// What the antenna may not cross, built when it is first placed.
+    obstacles: Option<Obstacles>,
+    vessel_margin_mm: f64,
+    /// The current path's check (red stretches, verdict), with the antenna placed.
+    trajectory: Option<(Markups, String)>,
+}
+
+/// What a streamed zone carries besides the zone: the antenna and its path's check.
+#[derive(Clone, Copy)]
+struct Stream<'a> {
+    antenna: &'a Antenna,
+    trajectory: &'a (Markups, String),
 }
 
 impl SessionPlugin for Planning {
@@ -61,6 +77,9 @@ impl SessionPlugin for Planning {
             placed: tip.is_some() && entry.is_some(),
             planned: None,
             time_s: 0.0,
+            obstacles: None,
+            vessel_margin_mm: request.number("vessel_margin")?,
+            trajectory: None,
         };
         live.rebuild(host)?;
         Ok(live)
@@ -78,20 +97,62 @@ impl LiveAblation {
     fn rebuild(&mut self, host: &Host<'_>) -> Result<(), PluginError> {
         if !self.placed {
             self.planned = None;
+            self.trajectory = None;
             return Ok(());
         }
+        if self.obstacles.is_none() {
+            host.progress(0.0, "structures the antenna must avoid");
+            self.obstacles = Some(trajectory::obstacles(&self.ct, self.labels.as_ref(), self.vessel_margin_mm, OBSTACLE_GRID_MM));
+        }
+        let checked = trajectory_check(self.obstacles.as_ref().expect("built above"), &self.setting, &self.antenna);
         let mut planned =
             plan::prepare(&self.ct, self.labels.as_ref(), self.tumours.as_ref(), &self.antenna, self.setting.clone()).map_err(PluginError::invalid_input)?;
-        play_to(&mut planned, self.time_s.min(self.clock().horizon_s), host, false)?;
+        play_to(&mut planned, self.time_s.min(self.clock().horizon_s), host, None)?;
         self.time_s = planned.ablation.time();
         self.planned = Some(planned);
+        self.trajectory = Some(checked);
         Ok(())
     }
 }
 
+/// The antenna's path checked against what it may not cross: the stretches that cross a
+/// forbidden structure (or lie beyond the antenna's usable length) as red lines, and a
+/// one-line verdict for the report.
+fn trajectory_check(obstacles: &Obstacles, setting: &Setting, antenna: &Antenna) -> (Markups, String) {
+    let (entry, tip) = (setting.entry, setting.tip);
+    let mut lines: Vec<LineMarkup> = obstacles
+        .crossings(entry, tip)
+        .into_iter()
+        .map(|c| LineMarkup { label: format!("crosses {}", c.what.name()).into(), kind: LineKind::Generic, start: c.from, end: c.to })
+        .collect();
+    let length = dist(entry, tip);
+    if length > antenna.usable_length_mm {
+        let f = (length - antenna.usable_length_mm) / length;
+        let short = [0, 1, 2].map(|a| entry[a] + f * (tip[a] - entry[a]));
+        lines.push(LineMarkup {
+            label: format!("beyond the antenna's {:.0} mm", antenna.usable_length_mm).into(),
+            kind: LineKind::Generic,
+            start: entry,
+            end: short,
+        });
+    }
+    let verdict = if lines.is_empty() {
+        match obstacles.walk(entry, tip) {
+            Ok(c) if c.is_finite() => format!("clear ({length:.0} mm, {c:.1} mm from large vessels)"),
+            _ => format!("clear ({length:.0} mm)"),
+        }
+    } else {
+        let mut what: Vec<String> = lines.iter().map(|l| l.label.to_string()).collect();
+        what.dedup();
+        format!("not safe: {}", what.join(", "))
+    };
+    (Markups { points: RVec::new(), lines: lines.into(), colour: [0.95, 0.15, 0.12, 1.0] }, verdict)
+}
+
 /// Steps `p` to `t_end`, streaming the zone every [`PARTIAL_EVERY`] and at the end when
-/// `stream`. In chunks of simulated time, which take the same steps as one call would.
-fn play_to(p: &mut Planned, t_end: f64, host: &Host<'_>, stream: bool) -> Result<(), PluginError> {
+/// `stream` is given. In chunks of simulated time, which take the same steps as one call
+/// would.
+fn play_to(p: &mut Planned, t_end: f64, host: &Host<'_>, stream: Option<Stream<'_>>) -> Result<(), PluginError> {
     let start = p.ablation.time();
     let chunk = (2.0 * p.ablation.sim.dt).max(CHUNK_S);
     let mut last = Instant::now();
@@ -104,20 +165,35 @@ fn play_to(p: &mut Planned, t_end: f64, host: &Host<'_>, stream: bool) -> Result
             cancelled = host.is_cancelled();
             !cancelled
         });
-        if stream && last.elapsed() >= PARTIAL_EVERY {
+        if let Some(with) = stream.filter(|_| last.elapsed() >= PARTIAL_EVERY) {
             last = Instant::now();
-            host.partial(zone_now(p));
+            host.partial(zone_now(p, with));
         }
     }
-    if stream {
+    if let Some(with) = stream {
         // The step's last zone, however fast it ran.
-        host.partial(zone_now(p));
+        host.partial(zone_now(p, with));
     }
     if cancelled { Err(PluginError::cancelled()) } else { Ok(()) }
 }
 
-/// The zone and the clock alone: what streams while a step runs.
-fn zone_now(p: &Planned) -> RunOutput {
+/// Adds the path's check to an output: the red stretches as `trajectory-conflicts`, the
+/// verdict as the planning report's `trajectory`.
+fn with_trajectory(out: RunOutput, (conflicts, verdict): &(Markups, String)) -> RunOutput {
+    let mut out = out.markups("trajectory-conflicts", conflicts.clone());
+    for c in out.changes.iter_mut() {
+        if let NodeChange::Upsert(SceneNode { name, data: NodeData::Report(r) }) = c {
+            if name.as_str() == "planning" {
+                r.values.push(KeyValue { key: "trajectory".into(), value: Cell::Text(verdict.as_str().into()), unit: "".into() });
+            }
+        }
+    }
+    out
+}
+
+/// The zone, the clock, the antenna and its path's check: what streams while a step
+/// runs (no meshes or margins, which `output` computes).
+fn zone_now(p: &Planned, with: Stream<'_>) -> RunOutput {
     let zone = p.zone_mask();
     let map = LabelMap::new(
         *p.geometry(),
@@ -130,7 +206,8 @@ fn zone_now(p: &Planned) -> RunOutput {
         .number("energy", p.ablation.energy_j() / 1000.0, "kJ")
         .number("zone_long_axis", axes.long_mm, "mm")
         .number("zone_short_axis", axes.short_mm, "mm");
-    RunOutput::new().report("planning", report).label_map("predicted-zone", map)
+    let out = RunOutput::new().report("planning", report).label_map("predicted-zone", map).markups("antenna", output::needle(&p.setting, with.antenna));
+    with_trajectory(out, with.trajectory)
 }
 
 impl Session for LiveAblation {
@@ -181,10 +258,10 @@ impl Session for LiveAblation {
 
     fn advance(&mut self, seconds: f64, host: &Host<'_>) -> Result<SessionClock, PluginError> {
         let target = (self.time_s + seconds).min(self.clock().horizon_s);
-        let Some(p) = self.planned.as_mut() else {
+        let (Some(p), Some(trajectory)) = (self.planned.as_mut(), self.trajectory.as_ref()) else {
             return Err(PluginError::invalid_input("place the antenna first: set 'tip' and 'entry'"));
         };
-        let played = play_to(p, target, host, true);
+        let played = play_to(p, target, host, Some(Stream { antenna: &self.antenna, trajectory }));
         // Cancelled or not, the clock is where the simulation got to.
         self.time_s = p.ablation.time();
         played.map(|_| self.clock())
@@ -202,7 +279,12 @@ impl Session for LiveAblation {
         p.setting.time_min = time_s / 60.0;
         let out = output::to_output(p, &self.antenna, host);
         p.setting.time_min = planned_min;
-        out
+        let mut out = with_trajectory(out?, self.trajectory.as_ref().expect("placed with the simulation"));
+        // The chart's zone is the planned setting's, the one to compare with at the end.
+        if let Some(chart) = output::chart_zone(&p.setting, &self.antenna) {
+            out = out.mesh("chart-zone", chart);
+        }
+        Ok(out)
     }
 
     fn reset(&mut self, host: &Host<'_>) -> Result<SessionClock, PluginError> {

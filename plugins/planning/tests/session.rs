@@ -111,3 +111,43 @@ fn steps_cancel_and_bad_updates_leave_the_session_as_it_was() {
     assert_eq!(clock.horizon_s, 480.0);
     assert!((clock.time_s - reached).abs() < 1.0, "{} vs {reached}", clock.time_s);
 }
+
+fn text_of(o: &isotherm_sdk::testing::Outputs, key: &str) -> String {
+    let r = o.report("planning").expect("planning report");
+    r.values.iter().find(|v| v.key.as_str() == key).map(|v| format!("{:?}", v.value)).unwrap_or_default()
+}
+
+#[test]
+fn the_path_is_checked_live_and_the_chart_zone_is_drawn_to_compare() {
+    let c = generate(&Config::new(7, Size::Demo));
+    let n = &c.truth.needle_pre;
+    let setting = [("tip", point(n.tip)), ("entry", point(n.entry)), ("power", "100".to_string()), ("time", "5".to_string()), ("grid", "2".to_string())];
+    let mut s = with_case(&c, &setting).open::<Planning>().expect("open");
+    // The phantom's own needle path is clear.
+    s.advance(10.0).unwrap();
+    let out = s.output().unwrap();
+    assert!(text_of(&out, "trajectory").contains("clear"), "{}", text_of(&out, "trajectory"));
+    let conflicts = |o: &isotherm_sdk::testing::Outputs| match o.node("trajectory-conflicts") {
+        Some(NodeData::Markups(m)) => m.lines.iter().map(|l| l.label.to_string()).collect::<Vec<_>>(),
+        other => panic!("no conflicts node: {other:?}"),
+    };
+    assert!(conflicts(&out).is_empty());
+    // Straight in from behind, through the spine: red where it crosses bone, named in
+    // the report and in what streams while playing.
+    let back = [n.tip[0], n.tip[1] - 160.0, n.tip[2]];
+    s.update(&[("entry", &point(back))]).unwrap();
+    let out = s.output().unwrap();
+    assert!(text_of(&out, "trajectory").contains("not safe"), "{}", text_of(&out, "trajectory"));
+    assert!(conflicts(&out).iter().any(|l| l.contains("bone")), "{:?}", conflicts(&out));
+    s.advance(2.0).unwrap();
+    let last = s.host.partials.lock().unwrap().last().cloned().unwrap();
+    let streamed = last.changes.iter().any(
+        |ch| matches!(ch, NodeChange::Upsert(n) if n.name.as_str() == "trajectory-conflicts" && matches!(&n.data, NodeData::Markups(m) if !m.lines.is_empty())),
+    );
+    assert!(streamed, "the conflicts stream with the zone");
+    // The chart's ellipsoid for the planned setting (100 W, 5 min: 37 x 35 mm).
+    let chart = out.mesh("chart-zone").expect("chart zone");
+    let ml = isotherm_sdk::volume::mesh::enclosed_volume(chart).abs() / 1000.0;
+    let expected = std::f64::consts::PI / 6.0 * 37.0 * 35.0 * 35.0 / 1000.0;
+    assert!((ml - expected).abs() / expected < 0.02, "{ml:.2} ml vs {expected:.2} ml");
+}

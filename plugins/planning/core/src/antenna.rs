@@ -118,6 +118,34 @@ impl Antenna {
         self.chart.iter().fold((f64::MAX, f64::MIN), |(lo, hi), c| (lo.min(c.time_min), hi.max(c.time_min)))
     }
 
+    /// The chart's zone for a setting: the listed entry, else interpolated linearly in
+    /// time between the entries of the same power, then in power between the two nearest
+    /// powers that bracket it. `None` outside what the chart brackets. What a vendor
+    /// chart lookup shows beside the simulation.
+    pub fn chart_zone(&self, power_w: f64, time_min: f64) -> Option<ChartEntry> {
+        let at_power = |p: f64| -> Option<ChartEntry> {
+            let mut row: Vec<&ChartEntry> = self.chart.iter().filter(|c| (c.power_w - p).abs() < 1e-9).collect();
+            row.sort_by(|a, b| a.time_min.total_cmp(&b.time_min));
+            let hi = row.iter().position(|c| c.time_min >= time_min - 1e-9)?;
+            let b = row[hi];
+            if (b.time_min - time_min).abs() < 1e-9 {
+                return Some(*b);
+            }
+            let a = row[hi.checked_sub(1)?];
+            Some(lerp(a, b, (time_min - a.time_min) / (b.time_min - a.time_min), p, time_min))
+        };
+        let mut powers: Vec<f64> = self.chart.iter().map(|c| c.power_w).collect();
+        powers.sort_by(f64::total_cmp);
+        powers.dedup();
+        if let Some(&p) = powers.iter().find(|&&p| (p - power_w).abs() < 1e-9) {
+            return at_power(p);
+        }
+        let hi = powers.iter().position(|&p| p > power_w)?;
+        let (pa, pb) = (powers[hi.checked_sub(1)?], powers[hi]);
+        let (a, b) = (at_power(pa)?, at_power(pb)?);
+        Some(lerp(&a, &b, (power_w - pa) / (pb - pa), power_w, time_min))
+    }
+
     /// A setting inside the chart's ranges, or an error naming the range.
     pub fn check_setting(&self, power_w: f64, time_min: f64) -> Result<(), String> {
         let (plo, phi) = self.power_range();
@@ -130,6 +158,11 @@ impl Antenna {
         }
         Ok(())
     }
+}
+
+fn lerp(a: &ChartEntry, b: &ChartEntry, f: f64, power_w: f64, time_min: f64) -> ChartEntry {
+    let mix = |x: f64, y: f64| x + f * (y - x);
+    ChartEntry { power_w, time_min, long_mm: mix(a.long_mm, b.long_mm), short_mm: mix(a.short_mm, b.short_mm), distal_mm: mix(a.distal_mm, b.distal_mm) }
 }
 
 /// The antenna profiles in a folder, by id (file stem).

@@ -61,6 +61,14 @@ pub fn forbidden_of(name: &str) -> Option<Forbidden> {
     }
 }
 
+/// A stretch of a path inside a forbidden structure, world mm.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Crossing {
+    pub what: Forbidden,
+    pub from: [f64; 3],
+    pub to: [f64; 3],
+}
+
 /// The forbidden map, the distance to large vessels and the skin, on one grid.
 pub struct Obstacles {
     pub geometry: Geometry,
@@ -84,16 +92,24 @@ impl Obstacles {
         Some(c[0] as usize + d[0] * (c[1] as usize + d[1] * c[2] as usize))
     }
 
-    /// Walks the straight path from `entry` to `tip` at half-voxel steps: the first
-    /// forbidden structure it meets, or its closest approach to a large vessel (mm).
-    pub fn walk(&self, entry: [f64; 3], tip: [f64; 3]) -> Result<f64, Forbidden> {
+    /// The straight path from `entry` to `tip` at half-voxel steps, from one step in
+    /// (the skin voxel itself is where the path starts): each step's fraction of the
+    /// way and its voxel, `None` outside the grid.
+    fn steps(&self, entry: [f64; 3], tip: [f64; 3]) -> impl Iterator<Item = (f64, Option<usize>)> + '_ {
         let step = 0.5 * self.geometry.spacing[0];
         let n = (dist(entry, tip) / step).ceil().max(1.0) as usize;
-        let mut clearance = f64::INFINITY;
-        // From one step in: the skin voxel itself is where the path starts.
-        for s in 1..=n {
+        (1..=n).map(move |s| {
             let f = s as f64 / n as f64;
-            let Some(i) = self.voxel([0, 1, 2].map(|a| entry[a] + f * (tip[a] - entry[a]))) else { continue };
+            (f, self.voxel([0, 1, 2].map(|a| entry[a] + f * (tip[a] - entry[a]))))
+        })
+    }
+
+    /// Walks the straight path from `entry` to `tip`: the first forbidden structure it
+    /// meets, or its closest approach to a large vessel (mm).
+    pub fn walk(&self, entry: [f64; 3], tip: [f64; 3]) -> Result<f64, Forbidden> {
+        let mut clearance = f64::INFINITY;
+        for (_, i) in self.steps(entry, tip) {
+            let Some(i) = i else { continue };
             let forbidden = Forbidden::from_u8(self.forbidden[i]);
             if forbidden != Forbidden::Free {
                 return Err(forbidden);
@@ -101,6 +117,34 @@ impl Obstacles {
             clearance = clearance.min(self.vessel_distance[i] as f64);
         }
         Ok(clearance)
+    }
+
+    /// Every stretch of the path from `entry` to `tip` that crosses a forbidden
+    /// structure, entry side first, as world points: what a trainee sees in red.
+    pub fn crossings(&self, entry: [f64; 3], tip: [f64; 3]) -> Vec<Crossing> {
+        let at = |f: f64| [0, 1, 2].map(|a| entry[a] + f * (tip[a] - entry[a]));
+        let mut out: Vec<Crossing> = Vec::new();
+        let mut previous = 0.0;
+        let mut open: Option<(Forbidden, f64)> = None;
+        for (f, i) in self.steps(entry, tip) {
+            let here = i.map(|i| Forbidden::from_u8(self.forbidden[i])).unwrap_or(Forbidden::Free);
+            match open {
+                Some((what, _)) if what == here => {}
+                _ => {
+                    if let Some((what, start)) = open.take() {
+                        out.push(Crossing { what, from: at(start), to: at(previous) });
+                    }
+                    if here != Forbidden::Free {
+                        open = Some((here, previous));
+                    }
+                }
+            }
+            previous = f;
+        }
+        if let Some((what, start)) = open {
+            out.push(Crossing { what, from: at(start), to: tip });
+        }
+        out
     }
 
     /// Where a line from `inside` (in the body) along `direction` leaves the body: the

@@ -37,3 +37,21 @@ fn emprint_chart_is_reproduced_and_growth_saturates() {
     let (early, late) = (at(5.0), at(10.0));
     assert!(late.long_mm > early.long_mm && late.short_mm > early.short_mm);
 }
+
+#[test]
+fn chart_zone_is_the_listed_entry_or_interpolated_between_neighbours() {
+    let a = Antenna::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../assets/antennas/emprint.toml")).unwrap();
+    let at = |p: f64, t: f64| a.chart.iter().find(|c| c.power_w == p && c.time_min == t).copied().unwrap();
+    // Listed: itself.
+    assert_eq!(a.chart_zone(100.0, 7.5), Some(at(100.0, 7.5)));
+    // Halfway in time at a listed power.
+    let mid = a.chart_zone(100.0, 6.25).unwrap();
+    assert!((mid.long_mm - 0.5 * (at(100.0, 5.0).long_mm + at(100.0, 7.5).long_mm)).abs() < 1e-9);
+    // Between powers: between the two rows' values, at the asked setting.
+    let between = a.chart_zone(87.5, 5.0).unwrap();
+    assert!((between.short_mm - 0.5 * (at(75.0, 5.0).short_mm + at(100.0, 5.0).short_mm)).abs() < 1e-9);
+    assert_eq!((between.power_w, between.time_min), (87.5, 5.0));
+    // Outside what the chart brackets: nothing.
+    assert_eq!(a.chart_zone(100.0, 2.0), None);
+    assert_eq!(a.chart_zone(500.0, 5.0), None);
+}

@@ -128,3 +128,22 @@ fn generated_phantom_with_organs_paths_avoid_lung_gallbladder_and_ribs() {
         }
     }
 }
+
+#[test]
+fn crossings_name_each_forbidden_stretch_where_it_lies() {
+    let (ct, labels) = torso();
+    let o = obstacles(&ct, Some(&labels), 3.0, 1.0);
+    // Straight down onto the target through the rib (y 66-74 mm).
+    let c = o.crossings([0.0, 94.0, 0.0], TARGET);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].what, Forbidden::Bone);
+    assert!((c[0].from[1] - 74.0).abs() < 1.5 && (c[0].to[1] - 66.0).abs() < 1.5, "{c:?}");
+    // From the left through the 6 mm vessel at x = -30, dilated by 3 mm: about x -36 to -24.
+    let c = o.crossings([-110.0, 0.0, 0.0], TARGET);
+    assert_eq!(c.iter().map(|c| c.what).collect::<Vec<_>>(), vec![Forbidden::Vessel], "{c:?}");
+    assert!((c[0].from[0] + 36.0).abs() < 2.0 && (c[0].to[0] + 24.0).abs() < 2.0, "{c:?}");
+    // A clear path has none, and walk agrees.
+    let clear = [0.0, -20.0, 94.0];
+    assert!(o.crossings(clear, TARGET).is_empty());
+    assert!(o.walk(clear, TARGET).is_ok());
+}
