@@ -45,12 +45,19 @@ impl Picture {
 
 /// `isotherm view ARGS --screenshot OUT` under Xvfb with Mesa's software Vulkan.
 fn viewer_screenshot(args: &[&str], out: &Path) -> std::process::Output {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--screenshot", out.to_str().unwrap()]);
+    viewer(&all, &out.file_stem().unwrap().to_string_lossy())
+}
+
+/// `isotherm view ARGS` under Xvfb with Mesa's software Vulkan; `tag` names its private
+/// runtime and home folders.
+fn viewer(args: &[&str], tag: &str) -> std::process::Output {
     let xvfb = Command::new("sh").args(["-c", "command -v xvfb-run"]).output().unwrap();
     assert!(xvfb.status.success(), "xvfb-run is not installed: run `bash scripts/test.sh` (it installs xvfb and mesa-vulkan-drivers)");
     let mut cmd = Command::new("xvfb-run");
-    cmd.args(["-a", "-s", "-screen 0 1280x800x24"]).arg(isotherm_bin()).arg("view").args(args).arg("--screenshot").arg(out).args(["--size", "1280x800"]);
+    cmd.args(["-a", "-s", "-screen 0 1280x800x24"]).arg(isotherm_bin()).arg("view").args(args).args(["--size", "1280x800"]);
     // Per picture: tests run side by side and `temp_dir` starts each folder afresh.
-    let tag = out.file_stem().unwrap().to_string_lossy().into_owned();
     cmd.env("XDG_RUNTIME_DIR", temp_dir(&format!("xdg-runtime-{tag}"))).env("HOME", temp_dir(&format!("viewer-home-{tag}")));
     let lvp = Path::new("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json");
     if lvp.is_file() {
@@ -169,5 +176,62 @@ fn a_planned_ablation_shows_its_zone_and_margin_colours() {
     assert!(changed > 500, "3D pixels changed by the run: {changed}");
     if let Ok(dest) = std::env::var("ISOTHERM_SAVE_PLANNING_SCREENSHOT") {
         std::fs::copy(&out, dest).unwrap();
+    }
+}
+
+/// The educator's live ablation, driven by a script as a trainee would: start it, place
+/// the antenna on the demo tumour, set 100 W for 10 minutes, play to 1, 5 and 10 minutes
+/// with a screenshot at each. The zone's overlay grows from one picture to the next, and
+/// the tumour's margin colours (its surface in 3D, its contour in the slices) turn from
+/// red (outside the zone) to amber and green.
+#[test]
+fn an_educator_places_the_antenna_plays_and_sees_the_zone_grow_and_the_margin_change() {
+    build();
+    let demo = workspace_root().join("assets/cases/demo");
+    let dir = temp_dir("viewer-educator");
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(demo.join("truth.json")).unwrap()).unwrap();
+    let point = |v: &serde_json::Value| format!("[{}]", v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap().to_string()).collect::<Vec<_>>().join(", "));
+    let shot = |m: u32| dir.join(format!("educator-{m:02}min.png"));
+    let mut script = format!(
+        "[[step]]\nsimulate = true\n[[step]]\ntip = {}\nentry = {}\nset = {{ power = 100, time = 10 }}\nspeed = 120\n",
+        point(&truth["needle_pre"]["tip"]),
+        point(&truth["needle_pre"]["entry"])
+    );
+    for m in [1, 5, 10] {
+        script.push_str(&format!("[[step]]\nplay_to = {m}.0\n[[step]]\nscreenshot = \"{}\"\n", shot(m).display()));
+    }
+    let steps = dir.join("steps.toml");
+    std::fs::write(&steps, script).unwrap();
+    let files = [demo.join("pre_ct.nii.gz"), demo.join("pre_labels.nii.gz"), demo.join("pre_tumours.nii.gz")];
+    let mut args: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+    args.extend(["--script", steps.to_str().unwrap()]);
+    let o = viewer(&args, "educator");
+    assert!(o.status.success(), "viewer failed: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let pics: Vec<Picture> = [1, 5, 10].iter().map(|&m| Picture::load(&shot(m))).collect();
+    // The views lie between the scene panel (420 points) and the live-ablation panel
+    // (from 888), under the toolbar and over the report: 2x2, the 3D view top right.
+    let slices = |p: &Picture, pred: &dyn Fn([u8; 3]) -> bool| {
+        [(0.33, 0.04, 0.51, 0.41), (0.33, 0.42, 0.51, 0.79), (0.52, 0.42, 0.69, 0.79)].iter().map(|&(a, b, c, d)| p.count(a, b, c, d, pred)).sum::<usize>()
+    };
+    // The views without the 3D view's colour bar (its right edge).
+    let views = |p: &Picture, pred: &dyn Fn([u8; 3]) -> bool| slices(p, pred) + p.count(0.52, 0.04, 0.65, 0.41, pred);
+    // The zone's overlay (green) in the slice views.
+    let green = |p: [u8; 3]| p[1] as i32 - (p[0].max(p[2]) as i32) > 35;
+    let zone: Vec<usize> = pics.iter().map(|p| slices(p, &green)).collect();
+    // The tumour coloured red where it lies outside the zone, in 3D and in the slices.
+    let red = |p: [u8; 3]| p[0] > 120 && p[0] as i32 > 3 * p[1] as i32 && p[0] as i32 > 3 * p[2] as i32;
+    let reds: Vec<usize> = pics.iter().map(|p| views(p, &red)).collect();
+    let amber = |p: [u8; 3]| p[0] > 180 && (120..=200).contains(&p[1]) && p[2] < 60;
+    let ambers: Vec<usize> = pics.iter().map(|p| views(p, &amber)).collect();
+    eprintln!("zone overlay pixels {zone:?}, red {reds:?}, amber {ambers:?}");
+    assert!(zone[0] > 100 && zone[1] > zone[0] + 200 && zone[2] > zone[1] + 100, "the zone grows: {zone:?}");
+    // At 1 minute part of the tumour lies outside the zone (red); at 10 minutes none
+    // does, and its whole surface is amber or green.
+    assert!(reds[0] > 100 && reds[2] * 5 < reds[0], "the tumour's red (outside the zone) fades: {reds:?}");
+    assert!(ambers[2] > ambers[0], "more of the tumour within 0-5 mm: {ambers:?}");
+    if let Ok(dest) = std::env::var("ISOTHERM_SAVE_EDUCATOR_SCREENSHOTS") {
+        for m in [1, 5, 10] {
+            std::fs::copy(shot(m), Path::new(&dest).join(format!("educator-{m:02}min.png"))).unwrap();
+        }
     }
 }

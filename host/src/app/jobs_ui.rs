@@ -96,8 +96,10 @@ fn pick_input(viewer: &Viewer, name: &str, kind: InputKind, used: &[NodeId]) -> 
         .or_else(|| candidates.first().map(|n| n.id))
 }
 
-/// Validates the form and submits the run; the error names what is wrong.
-pub fn submit(jobs: &mut Jobs, viewer: &mut Viewer, plugin: &Arc<LoadedPlugin>, form: &PluginForm) -> Result<(), String> {
+/// The request a form makes: parameters validated as the CLI does, inputs from the
+/// chosen scene nodes (warning in the log when one does not fit its declared range).
+/// Shared by plugin runs and live sessions.
+pub fn request_of(viewer: &mut Viewer, plugin: &LoadedPlugin, form: &PluginForm) -> Result<RunRequest, String> {
     let given: Vec<(String, String)> = form.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let params = isotherm_sdk::params::resolve(&plugin.descriptor.params, &given)?;
     let mut inputs = Vec::new();
@@ -116,7 +118,12 @@ pub fn submit(jobs: &mut Jobs, viewer: &mut Viewer, plugin: &Arc<LoadedPlugin>, 
         }
         inputs.push(NamedInput { name: spec.name.clone(), data });
     }
-    let request = RunRequest { inputs: RVec::from(inputs), params, models: RVec::from(plugin.models.clone()) };
+    Ok(RunRequest { inputs: RVec::from(inputs), params, models: RVec::from(plugin.models.clone()) })
+}
+
+/// Validates the form and submits the run; the error names what is wrong.
+pub fn submit(jobs: &mut Jobs, viewer: &mut Viewer, plugin: &Arc<LoadedPlugin>, form: &PluginForm) -> Result<(), String> {
+    let request = request_of(viewer, plugin, form)?;
     let handle = jobs.runner.submit(Job { plugin: plugin.clone(), request, timeout: Some(Duration::from_secs(3600)) });
     jobs.jobs.push(RunningJob { plugin: plugin.id().to_string(), handle, progress: 0.0, message: "queued".into(), status: JobStatus::Running, started: Instant::now(), auto: false });
     Ok(())

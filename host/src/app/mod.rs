@@ -11,18 +11,23 @@
 //! - [`readiness`]: when a frame is complete (jobs done, no pipeline compiling);
 //! - [`screenshot`]: the headless `--screenshot` path;
 //! - [`bench`]: `--bench-frames`, frame time with every layer busy;
-//! - [`browser`]: the Open-files window.
+//! - [`browser`]: the Open-files window;
+//! - [`ablation`]: educator mode, the planning plugin's live session (antenna in the
+//!   slice views, play clock, live table, exercise score);
+//! - [`script`]: `--script`, the viewer driven step by step (tests, teaching, bench).
 //!
 //! System order within a frame (`IsothermSet`, configured once below): jobs are polled
 //! and their results applied to the scene, then the scene is synced to entities and
 //! slice images, then the UI draws (in bevy_egui's pass), then the screenshot logic.
 
+mod ablation;
 mod bench;
 mod browser;
 mod jobs_ui;
 mod panels;
 mod readiness;
 mod screenshot;
+mod script;
 mod slices;
 mod state;
 mod view3d;
@@ -37,6 +42,7 @@ use bevy_egui::EguiPlugin;
 
 use crate::loader::SearchPath;
 
+pub use script::Script;
 pub use state::Layout;
 
 /// What `isotherm view` was asked to do.
@@ -56,6 +62,12 @@ pub struct ViewerOptions {
     pub layout: Layout,
     pub size: [u32; 2],
     pub search: SearchPath,
+    /// Open the live ablation at start.
+    pub simulate: bool,
+    /// An exercise on this case folder (its files are in `files`).
+    pub exercise: Option<PathBuf>,
+    /// Steps to drive the viewer through, then exit.
+    pub script: Option<Script>,
 }
 
 /// The order of the viewer's systems within `Update`.
@@ -94,7 +106,11 @@ pub fn run(options: ViewerOptions) -> i32 {
     app.configure_sets(Update, (IsothermSet::Jobs, IsothermSet::Sync).chain())
         .insert_resource(jobs_ui::new_jobs(options.run.clone().map(|id| (id, options.params.clone())), 2))
         .add_plugins((state::StatePlugin { options: options.clone() }, jobs_ui::JobsUiPlugin, slices::SlicesPlugin, view3d::View3dPlugin { size: options.size }));
+    app.add_plugins(ablation::AblationPlugin { simulate: options.simulate, exercise: options.exercise.clone() });
     app.add_plugins(readiness::ReadinessPlugin);
+    if let Some(script) = &options.script {
+        app.add_plugins(script::ScriptPlugin { steps: script.step.clone() });
+    }
     if let Some(path) = &options.screenshot {
         app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone(), offscreen: options.offscreen });
     }

@@ -9,6 +9,7 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, PrimaryEguiContext, egui};
 use isotherm_sdk::abi::{Cell, NodeData, ParamKind};
 
+use super::ablation::Educator;
 use super::jobs_ui::{self, JobStatus, Jobs};
 use super::slices::{self, SliceImages};
 use super::state::{Layout, ViewKind, Viewer};
@@ -30,7 +31,7 @@ fn egui_camera(mut commands: Commands, mut settings: ResMut<EguiGlobalSettings>)
     commands.spawn((PrimaryEguiContext, Camera2d, RenderLayers::none(), Camera { order: 1, clear_color: ClearColorConfig::Custom(Color::srgb(0.1, 0.1, 0.1)), ..default() }));
 }
 
-fn ui(mut contexts: EguiContexts, mut viewer: ResMut<Viewer>, mut slices: ResMut<SliceImages>, mut three: ResMut<ThreeD>, mut jobs: ResMut<Jobs>) -> Result {
+fn ui(mut contexts: EguiContexts, mut viewer: ResMut<Viewer>, mut slices: ResMut<SliceImages>, mut three: ResMut<ThreeD>, mut jobs: ResMut<Jobs>, mut educator: ResMut<Educator>) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
     let mut root = egui::Ui::new(ctx.clone(), "root".into(), egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()));
     egui::Panel::top("toolbar").show(&mut root, |ui| toolbar(ui, &mut viewer, &mut three));
@@ -42,10 +43,16 @@ fn ui(mut contexts: EguiContexts, mut viewer: ResMut<Viewer>, mut slices: ResMut
         });
     });
     egui::Panel::right("plugin").resizable(true).default_size(270.0).max_size(420.0).show(&mut root, |ui| {
-        egui::ScrollArea::vertical().show(ui, |ui| plugin_form(ui, &mut viewer, &mut jobs));
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            if viewer.registry.get(super::ablation::PLUGIN).is_some() {
+                super::ablation::panel(ui, &mut educator, &mut viewer, &jobs);
+                ui.separator();
+            }
+            plugin_form(ui, &mut viewer, &mut jobs)
+        });
     });
     egui::Panel::bottom("report").resizable(true).min_size(160.0).show(&mut root, |ui| report_and_log(ui, &viewer));
-    egui::CentralPanel::default().frame(egui::Frame::NONE).show(&mut root, |ui| views(ui, &mut viewer, &mut slices, &mut three));
+    egui::CentralPanel::default().frame(egui::Frame::NONE).show(&mut root, |ui| views(ui, &mut viewer, &mut slices, &mut three, &mut educator));
     let mut browser = viewer.browser.take();
     super::browser::show(&ctx, &mut browser, &mut viewer);
     viewer.browser = browser;
@@ -370,18 +377,18 @@ fn report_and_log(ui: &mut egui::Ui, viewer: &Viewer) {
 }
 
 /// The layout: four quadrants (axial, 3D / coronal, sagittal) or one big view.
-fn views(ui: &mut egui::Ui, viewer: &mut Viewer, slices: &mut SliceImages, three: &mut ThreeD) {
+fn views(ui: &mut egui::Ui, viewer: &mut Viewer, slices: &mut SliceImages, three: &mut ThreeD, educator: &mut Educator) {
     let area = ui.max_rect();
     match viewer.layout {
         Layout::FourUp => {
             let half = area.size() / 2.0;
             let quad = |col: f32, row: f32| egui::Rect::from_min_size(area.min + egui::vec2(col * half.x, row * half.y), half).shrink(1.0);
-            slices::draw(ui, quad(0.0, 0.0), Axis::Axial, viewer, slices);
-            view3d::draw(ui, quad(1.0, 0.0), three, viewer);
-            slices::draw(ui, quad(0.0, 1.0), Axis::Coronal, viewer, slices);
-            slices::draw(ui, quad(1.0, 1.0), Axis::Sagittal, viewer, slices);
+            slices::draw(ui, quad(0.0, 0.0), Axis::Axial, viewer, slices, educator);
+            view3d::draw(ui, quad(1.0, 0.0), three, viewer, educator);
+            slices::draw(ui, quad(0.0, 1.0), Axis::Coronal, viewer, slices, educator);
+            slices::draw(ui, quad(1.0, 1.0), Axis::Sagittal, viewer, slices, educator);
         }
-        Layout::Single(ViewKind::Slice(axis)) => slices::draw(ui, area, axis, viewer, slices),
-        Layout::Single(ViewKind::ThreeD) => view3d::draw(ui, area, three, viewer),
+        Layout::Single(ViewKind::Slice(axis)) => slices::draw(ui, area, axis, viewer, slices, educator),
+        Layout::Single(ViewKind::ThreeD) => view3d::draw(ui, area, three, viewer, educator),
     }
 }

@@ -8,6 +8,7 @@ use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use bevy_egui::egui;
 use isotherm_sdk::abi::NodeData;
 
+use super::ablation::Educator;
 use super::state::Viewer;
 use crate::view::slice::{self, Axis, SliceFrame, ViewTransform, WindowLevel};
 
@@ -19,6 +20,9 @@ pub struct SliceImage {
     /// What the image was made from; a change means re-render.
     key: Option<(u64, Option<u64>, [u64; 3], [u64; 2], [u32; 2])>,
     pub transform: ViewTransform,
+    /// Centre the view on this world point with this field (mm) at the next draw, when
+    /// the rectangle's size is known.
+    pub look_at: Option<([f64; 3], f64)>,
     /// egui's copy, refreshed when `egui_stale`.
     pub texture: Option<egui::TextureHandle>,
     pub egui_stale: bool,
@@ -63,6 +67,7 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>) {
             rgba: Vec::new(),
             key: None,
             transform: ViewTransform::default(),
+            look_at: None,
             texture: None,
             egui_stale: true,
             image: images.add(blank_image()),
@@ -131,7 +136,7 @@ fn to_pos(p: [f64; 2]) -> egui::Pos2 {
 /// Draws one slice view into `rect` and handles its mouse input: left button sets the
 /// crosshair (all views follow), right drag adjusts window/level, middle drag pans,
 /// wheel changes slice, ctrl+wheel zooms.
-pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, axis: Axis, viewer: &mut Viewer, slices: &mut SliceImages) {
+pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, axis: Axis, viewer: &mut Viewer, slices: &mut SliceImages, educator: &mut Educator) {
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, egui::Color32::BLACK);
     let response = ui.allocate_rect(rect, egui::Sense::click_and_drag());
@@ -149,6 +154,9 @@ pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, axis: Axis, viewer: &mut Viewer
         view.egui_stale = false;
     }
     let (min, size) = ([rect.min.x as f64, rect.min.y as f64], [rect.width() as f64, rect.height() as f64]);
+    if let Some((p, fov_mm)) = view.look_at.take() {
+        view.transform = ViewTransform::centred_on(&frame, size, frame.world_to_pixel(p), fov_mm);
+    }
     let t = view.transform;
     let a = to_pos(t.to_screen(&frame, min, size, (0.0, 0.0)));
     let b = to_pos(t.to_screen(&frame, min, size, (frame.width as f64, frame.height as f64)));
@@ -183,6 +191,29 @@ pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, axis: Axis, viewer: &mut Viewer
             }
         }
     }
+    // Where meshes cross this plane, in their 3D colours (margin, isotherms, chart zone).
+    for node in viewer.scene.nodes().iter().filter(|n| n.visible) {
+        if let NodeData::Mesh(m) = &node.data {
+            let rgb = |c: [f32; 3]| egui::Color32::from_rgb((c[0] * 255.0) as u8, (c[1] * 255.0) as u8, (c[2] * 255.0) as u8);
+            for s in crate::view::cut::cut(m, &frame, node.colour) {
+                let (a, b) = (to_pos(t.to_screen(&frame, min, size, s.a)), to_pos(t.to_screen(&frame, min, size, s.b)));
+                painter.line_segment([a, b], egui::Stroke::new(1.5, rgb(s.colour[0])));
+            }
+        }
+    }
+    // The live ablation's antenna: handles, placing clicks and drags.
+    let to_screen = |p: [f64; 3]| Some(to_pos(t.to_screen(&frame, min, size, frame.world_to_pixel(p))));
+    let to_world = |pos: egui::Pos2, old: Option<[f64; 3]>| {
+        let px = t.to_pixel(&frame, min, size, [pos.x as f64, pos.y as f64]);
+        let mut p = frame.pixel_to_world(px.0, px.1);
+        // A dragged end moves within this view's plane, keeping its own depth.
+        if let Some(old) = old {
+            p[axis.normal_index()] = old[axis.normal_index()];
+        }
+        Some(p)
+    };
+    let antenna_took_pointer = super::ablation::pointer(educator, &response, &painter, &to_screen, &to_world);
+
     // Orientation letters and the view's name.
     let [left, right, top, bottom] = axis.letters();
     let font = egui::FontId::proportional(14.0);
@@ -214,7 +245,7 @@ pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, axis: Axis, viewer: &mut Viewer
                 viewer.crosshair = slice::scroll(viewer.crosshair, axis, scroll.signum() as f64, step, &bounds);
             }
         }
-        if response.dragged_by(egui::PointerButton::Primary) || response.clicked() {
+        if !antenna_took_pointer && (response.dragged_by(egui::PointerButton::Primary) || response.clicked()) {
             if let Some(b) = viewer.bounds() {
                 viewer.crosshair = slice::click(&frame, px, viewer.crosshair, &b);
             }
@@ -228,8 +259,7 @@ pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, axis: Axis, viewer: &mut Viewer
     }
     if response.dragged_by(egui::PointerButton::Middle) {
         let d = response.drag_delta();
-        view.transform.pan[0] += d.x as f64;
-        view.transform.pan[1] += d.y as f64;
+        view.transform.drag(&frame, size, [d.x as f64, d.y as f64]);
     }
     if response.double_clicked() {
         view.transform = ViewTransform::default();

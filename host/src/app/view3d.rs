@@ -264,7 +264,7 @@ fn draw_markups(viewer: Res<Viewer>, mut gizmos: Gizmos) {
 /// Draws the 3D view into `rect` and handles its input: left drag orbits, right drag
 /// pans, the wheel zooms. Also draws the colour bar of the first visible mesh with
 /// scalars.
-pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, three: &mut ThreeD, viewer: &Viewer) {
+pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, three: &mut ThreeD, viewer: &Viewer, educator: &mut super::ablation::Educator) {
     let ppp = ui.ctx().pixels_per_point();
     three.size = [(rect.width() * ppp).round() as u32, (rect.height() * ppp).round() as u32];
     let response = ui.allocate_rect(rect, egui::Sense::click_and_drag());
@@ -272,7 +272,17 @@ pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, three: &mut ThreeD, viewer: &Vi
         ui.painter_at(rect).image(id, rect, egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)), egui::Color32::WHITE);
     }
     ui.painter_at(rect).text(rect.left_top() + egui::vec2(6.0, 4.0), egui::Align2::LEFT_TOP, "3D", egui::FontId::proportional(14.0), egui::Color32::LIGHT_GRAY);
-    if response.dragged_by(egui::PointerButton::Primary) {
+    // The live ablation's antenna ends, dragged in the plane facing the camera.
+    let orbit = three.orbit;
+    let aspect = (rect.width() / rect.height().max(1.0)) as f64;
+    let to_screen = |p: [f64; 3]| orbit.project(p, aspect).map(|f| rect.min + egui::vec2(f[0] as f32 * rect.width(), f[1] as f32 * rect.height()));
+    let to_world = |pos: egui::Pos2, old: Option<[f64; 3]>| {
+        let at = [((pos.x - rect.min.x) / rect.width()) as f64, ((pos.y - rect.min.y) / rect.height()) as f64];
+        old.map(|old| orbit.unproject(at, aspect, old))
+    };
+    let painter = ui.painter_at(rect);
+    let antenna_took_pointer = super::ablation::pointer(educator, &response, &painter, &to_screen, &to_world);
+    if !antenna_took_pointer && response.dragged_by(egui::PointerButton::Primary) {
         let d = response.drag_delta();
         three.orbit.rotate(d.x as f64, d.y as f64);
     }

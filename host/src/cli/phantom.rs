@@ -29,9 +29,20 @@ pub struct PhantomArgs {
     /// Add a gallbladder and the lung bases, labelled 5 and 6 (for trajectory planning).
     #[arg(long)]
     pub organs: bool,
+    /// Also write `exercise.toml` for the viewer's teaching exercise (`isotherm view
+    /// --exercise DIR`): a minimal-margin goal of 5 or 10 mm, chosen by the seed, that the
+    /// trainee does not see until scored.
+    #[arg(long)]
+    pub exercise: bool,
     /// Output folder.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
+}
+
+/// An exercise's minimal-margin goal for a seed: the clinical target of 5 mm for two
+/// seeds in three, the ideal of 10 mm for the third, so a class meets both.
+pub fn exercise_goal_mm(seed: u64) -> f64 {
+    if seed % 3 == 2 { 10.0 } else { 5.0 }
 }
 
 /// Generates and writes a case: pre_ct, post_ct, label maps, displacement field and
@@ -85,6 +96,11 @@ pub fn phantom(args: &PhantomArgs) -> i32 {
             }
             nifti::write_with_dims(&out.join("displacement_post_to_pre.nii.gz"), &case.post_ct.geometry, &[1, 3], 1007, nifti::WriteData::F32(&all))
                 .map_err(|e| e.to_string())?;
+        }
+        if args.exercise {
+            let path = out.join("exercise.toml");
+            let text = format!("# The teaching exercise's hidden goal (isotherm view --exercise).\nmargin_goal_mm = {:.1}\n", exercise_goal_mm(args.seed));
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         let truth = serde_json::to_value(&case.truth).map_err(|e| e.to_string())?;
         report::write_json(&out.join("truth.json"), &truth)

@@ -35,12 +35,37 @@ pub struct ViewArgs {
     /// Start with one big view: axial, coronal, sagittal or 3d.
     #[arg(long)]
     pub single: Option<String>,
+    /// Open the live ablation (the planning plugin's session) at start: place the
+    /// antenna in the slice views, then play.
+    #[arg(long)]
+    pub simulate: bool,
+    /// A teaching exercise on a case folder (as `isotherm phantom` writes): its CT and
+    /// structures open, the margin goal (`exercise.toml`, else 5 mm) stays hidden until
+    /// the attempt is scored against the plugin's own recommendation.
+    #[arg(long, value_name = "CASE_DIR")]
+    pub exercise: Option<PathBuf>,
+    /// Drive the viewer through the steps of a TOML script, then exit (see the README's
+    /// educators section).
+    #[arg(long, value_name = "STEPS.toml")]
+    pub script: Option<PathBuf>,
 }
 
 impl ViewArgs {
     /// No files, default window: what `isotherm` alone opens.
     pub fn empty() -> ViewArgs {
-        ViewArgs { files: vec![], run: None, params: vec![], screenshot: None, bench_frames: None, offscreen: false, size: "1280x800".into(), single: None }
+        ViewArgs {
+            files: vec![],
+            run: None,
+            params: vec![],
+            screenshot: None,
+            bench_frames: None,
+            offscreen: false,
+            size: "1280x800".into(),
+            single: None,
+            simulate: false,
+            exercise: None,
+            script: None,
+        }
     }
 }
 
@@ -72,11 +97,48 @@ pub fn view(ctx: &Context, args: &ViewArgs) -> i32 {
             }
         }
     }
-    for f in &args.files {
+    let mut files = args.files.clone();
+    if let Some(case) = &args.exercise {
+        let ct = case.join("pre_ct.nii.gz");
+        if !ct.is_file() {
+            eprintln!("error: {}: not a case folder (no pre_ct.nii.gz; `isotherm phantom --out DIR` writes one)", case.display());
+            return EXIT_USAGE;
+        }
+        if let Err(e) = crate::view::exercise::goal_of(case) {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+        files.push(ct);
+        files.extend(["pre_labels.nii.gz", "pre_tumours.nii.gz"].iter().map(|f| case.join(f)).filter(|f| f.is_file()));
+    }
+    for f in &files {
         if !f.is_file() {
             eprintln!("error: {}: no such file", f.display());
             return EXIT_USAGE;
         }
     }
-    app::run(ViewerOptions { files: args.files.clone(), screenshot: args.screenshot.clone(), bench_frames: args.bench_frames, offscreen: args.offscreen, run: args.run.clone(), params, layout, size: [w, h], search: ctx.search.clone() })
+    let script = match &args.script {
+        Some(path) => match app::Script::load(path) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_USAGE;
+            }
+        },
+        None => None,
+    };
+    app::run(ViewerOptions {
+        files,
+        screenshot: args.screenshot.clone(),
+        bench_frames: args.bench_frames,
+        offscreen: args.offscreen,
+        run: args.run.clone(),
+        params,
+        layout,
+        size: [w, h],
+        search: ctx.search.clone(),
+        simulate: args.simulate,
+        exercise: args.exercise.clone(),
+        script,
+    })
 }

@@ -145,7 +145,8 @@ impl SliceFrame {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ViewTransform {
     pub zoom: f64,
-    /// Offset of the image centre from the rectangle centre, screen points.
+    /// Offset of the image centre from the rectangle centre, image pixels (so that a
+    /// resized view stays on the same anatomy).
     pub pan: [f64; 2],
 }
 
@@ -164,25 +165,42 @@ impl ViewTransform {
     pub fn to_screen(&self, frame: &SliceFrame, min: [f64; 2], size: [f64; 2], pixel: (f64, f64)) -> [f64; 2] {
         let s = self.scale(frame, size);
         [
-            min[0] + size[0] / 2.0 + self.pan[0] + (pixel.0 - frame.width as f64 / 2.0) * s,
-            min[1] + size[1] / 2.0 + self.pan[1] + (pixel.1 - frame.height as f64 / 2.0) * s,
+            min[0] + size[0] / 2.0 + (self.pan[0] + pixel.0 - frame.width as f64 / 2.0) * s,
+            min[1] + size[1] / 2.0 + (self.pan[1] + pixel.1 - frame.height as f64 / 2.0) * s,
         ]
     }
     /// Inverse of [`ViewTransform::to_screen`].
     pub fn to_pixel(&self, frame: &SliceFrame, min: [f64; 2], size: [f64; 2], screen: [f64; 2]) -> (f64, f64) {
         let s = self.scale(frame, size);
         (
-            (screen[0] - min[0] - size[0] / 2.0 - self.pan[0]) / s + frame.width as f64 / 2.0,
-            (screen[1] - min[1] - size[1] / 2.0 - self.pan[1]) / s + frame.height as f64 / 2.0,
+            (screen[0] - min[0] - size[0] / 2.0) / s - self.pan[0] + frame.width as f64 / 2.0,
+            (screen[1] - min[1] - size[1] / 2.0) / s - self.pan[1] + frame.height as f64 / 2.0,
         )
     }
+    /// The transform that centres image pixel `pixel` in a rectangle of `size` with
+    /// `fov_mm` across its shorter side (the slice views' jump to the antenna).
+    pub fn centred_on(frame: &SliceFrame, size: [f64; 2], pixel: (f64, f64), fov_mm: f64) -> ViewTransform {
+        let fit = ViewTransform::default().scale(frame, size);
+        let s = size[0].min(size[1]) / (fov_mm / frame.pixel_mm);
+        let zoom = (s / fit).clamp(0.2, 40.0);
+        ViewTransform { zoom, pan: [frame.width as f64 / 2.0 - pixel.0, frame.height as f64 / 2.0 - pixel.1] }
+    }
+
+    /// Pans by a drag of `delta` screen points.
+    pub fn drag(&mut self, frame: &SliceFrame, size: [f64; 2], delta: [f64; 2]) {
+        let s = self.scale(frame, size);
+        self.pan[0] += delta[0] / s;
+        self.pan[1] += delta[1] / s;
+    }
+
     /// Zooms by `factor` keeping the point under `screen` fixed.
     pub fn zoom_at(&mut self, frame: &SliceFrame, min: [f64; 2], size: [f64; 2], screen: [f64; 2], factor: f64) {
         let before = self.to_pixel(frame, min, size, screen);
         self.zoom = (self.zoom * factor).clamp(0.2, 40.0);
         let after = self.to_screen(frame, min, size, before);
-        self.pan[0] += screen[0] - after[0];
-        self.pan[1] += screen[1] - after[1];
+        let s = self.scale(frame, size);
+        self.pan[0] += (screen[0] - after[0]) / s;
+        self.pan[1] += (screen[1] - after[1]) / s;
     }
 }
 
@@ -392,6 +410,29 @@ mod tests {
         assert!(both > 200, "{both}");
         // Only the edge differs (interpolation vs nearest, different grids).
         assert!((ct_only + label_only) as f64 / (both as f64) < 0.35, "{both} {ct_only} {label_only}");
+    }
+
+    #[test]
+    fn centring_on_a_point_puts_it_mid_view_with_the_asked_field() {
+        let g = Geometry::axis_aligned([200, 160, 60], [1.5, 1.5, 2.5], [-150.0, -120.0, -75.0]);
+        let frame = SliceFrame::new(Axis::Axial, &Bounds::of(&g), 1.5, [0.0; 3]);
+        let (min, size) = ([100.0, 50.0], [300.0, 240.0]);
+        let p = frame.world_to_pixel([40.0, -30.0, 0.0]);
+        let t = ViewTransform::centred_on(&frame, size, p, 120.0);
+        let c = t.to_screen(&frame, min, size, p);
+        assert!((c[0] - 250.0).abs() < 1e-9 && (c[1] - 170.0).abs() < 1e-9, "{c:?}");
+        // 120 mm spans the shorter side (240 points).
+        let q = t.to_screen(&frame, min, size, frame.world_to_pixel([40.0, -30.0 - 120.0, 0.0]));
+        assert!(((q[1] - c[1]).abs() - 240.0).abs() < 1e-9, "{q:?}");
+        // A resized view stays on the point.
+        let bigger = [420.0, 330.0];
+        let c = t.to_screen(&frame, min, bigger, p);
+        assert!((c[0] - 310.0).abs() < 1e-9 && (c[1] - 215.0).abs() < 1e-9, "{c:?}");
+        // A drag of 30 points moves the image 30 points.
+        let mut dragged = t;
+        dragged.drag(&frame, size, [30.0, -12.0]);
+        let d = dragged.to_screen(&frame, min, size, p);
+        assert!((d[0] - 280.0).abs() < 1e-9 && (d[1] - 158.0).abs() < 1e-9, "{d:?}");
     }
 
     #[test]
