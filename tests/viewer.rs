@@ -235,3 +235,38 @@ fn an_educator_places_the_antenna_plays_and_sees_the_zone_grow_and_the_margin_ch
         }
     }
 }
+
+/// A teaching exercise on a generated case: `isotherm phantom --exercise` writes its
+/// hidden goal, the viewer computes the plugin's recommendation in the background, the
+/// trainee ablates too briefly (1 minute) and the score says so beside the
+/// recommendation; the recommendation itself would score full marks on coverage.
+#[test]
+fn an_exercise_scores_an_attempt_against_the_recommendation() {
+    build();
+    let dir = temp_dir("viewer-exercise");
+    let case = dir.join("case");
+    let o = Command::new(isotherm_bin()).args(["phantom", "--seed", "2", "--exercise", "--out"]).arg(&case).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(case.join("exercise.toml")).unwrap().lines().last(), Some("margin_goal_mm = 10.0"));
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(case.join("truth.json")).unwrap()).unwrap();
+    let point = |v: &serde_json::Value| format!("[{}]", v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap().to_string()).collect::<Vec<_>>().join(", "));
+    let script = format!(
+        "[[step]]\ntip = {}\nentry = {}\nset = {{ power = 100, time = 5 }}\nspeed = 120\nplay_to = 1.0\n[[step]]\nscore = true\n",
+        point(&truth["needle_pre"]["tip"]),
+        point(&truth["needle_pre"]["entry"])
+    );
+    let steps = dir.join("steps.toml");
+    std::fs::write(&steps, script).unwrap();
+    let o = viewer(&["--exercise", case.to_str().unwrap(), "--script", steps.to_str().unwrap()], "exercise");
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "viewer failed: {stdout}\n{stderr}");
+    let line = stdout.lines().find(|l| l.starts_with("score: ")).unwrap_or_else(|| panic!("no score line: {stdout}"));
+    eprintln!("{line}");
+    // One minute of 100 W leaves the tumour partly outside: no margin points, goal not met.
+    assert!(line.contains("goal 10.0 mm not met"), "{line}");
+    assert!(line.contains("minimal margin") && line.contains("0.0/30"), "{line}");
+    let total: f64 = line["score: ".len()..].split('/').next().unwrap().parse().unwrap();
+    assert!(total > 5.0 && total < 70.0, "{line}");
+    // The recommendation covers the whole tumour.
+    assert!(line.contains("(recommended 100.0 %)"), "{line}");
+}

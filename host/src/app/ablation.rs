@@ -73,6 +73,9 @@ pub struct Educator {
     pub placing: bool,
     pub exercise: Option<Exercise>,
     pub error: Option<String>,
+    /// The view whose pointer started the drag under way (a script's drag has none, and
+    /// the views leave it alone).
+    pointer_drag: Option<egui::Id>,
     started: Instant,
     last_tick: f64,
 }
@@ -160,7 +163,7 @@ struct StartWith {
 
 impl Plugin for AblationPlugin {
     fn build(&self, app: &mut App) {
-        app.insert_resource(Educator { live: None, placing: false, exercise: None, error: None, started: Instant::now(), last_tick: 0.0 })
+        app.insert_resource(Educator { live: None, placing: false, exercise: None, error: None, pointer_drag: None, started: Instant::now(), last_tick: 0.0 })
             .insert_resource(StartWith { simulate: self.simulate, exercise: self.exercise.clone() })
             .add_systems(Update, (start_with, drive, recommendation).chain().in_set(super::IsothermSet::Jobs));
     }
@@ -252,25 +255,28 @@ fn drive(mut edu: ResMut<Educator>, mut viewer: ResMut<Viewer>, mut slices: ResM
             }
         }
     }
-    let Some(step) = live.controls.next(now, dt) else { return };
-    tracing::debug!("live ablation: {step:?} at {:.1} s", live.controls.time_s);
-    let command = match step {
-        Step::Update(changed) => match isotherm_sdk::params::resolve_changes(&live.plugin.descriptor.params, &changed) {
-            Ok(params) => Command::Update(params),
-            Err(e) => {
-                viewer.log(format!("live ablation: {e}"));
-                edu.error = Some(e);
-                live.controls.replied(Replied::Failed, now);
-                return;
-            }
-        },
-        Step::Advance(s) => Command::Advance(s),
-        Step::Output => Command::Output,
-        Step::Reset => Command::Reset,
-    };
-    if live.handle.send(command).is_err() {
-        viewer.log("live ablation: the session has ended");
-        edu.live = None;
+    for step in live.controls.next(now, dt) {
+        tracing::debug!("live ablation: {step:?} at {:.1} s", live.controls.time_s);
+        let command = match step {
+            Step::Update(changed) => match isotherm_sdk::params::resolve_changes(&live.plugin.descriptor.params, &changed) {
+                Ok(params) => Command::Update(params),
+                Err(e) => {
+                    // Answered here: the plugin never sees it.
+                    viewer.log(format!("live ablation: {e}"));
+                    edu.error = Some(e);
+                    live.controls.replied(Replied::Failed, now);
+                    continue;
+                }
+            },
+            Step::Advance(s) => Command::Advance(s),
+            Step::Output => Command::Output,
+            Step::Reset => Command::Reset,
+        };
+        if live.handle.send(command).is_err() {
+            viewer.log("live ablation: the session has ended");
+            edu.live = None;
+            return;
+        }
     }
 }
 
@@ -509,6 +515,7 @@ pub fn pointer(
 ) -> bool {
     let now = edu.now();
     let placing = edu.placing;
+    let pointer_drag = &mut edu.pointer_drag;
     let Some(live) = edu.live.as_mut() else { return false };
     let c = &mut live.controls;
     let ends: Vec<(End, egui::Pos2)> =
@@ -523,10 +530,11 @@ pub fn pointer(
     if response.drag_started_by(egui::PointerButton::Primary) {
         if let Some(end) = pointer.and_then(grab) {
             c.begin_drag(end, now);
+            *pointer_drag = Some(response.id);
             return true;
         }
     }
-    if let Some(end) = c.dragging {
+    if let Some(end) = c.dragging.filter(|_| *pointer_drag == Some(response.id)) {
         if response.dragged_by(egui::PointerButton::Primary) {
             let old = if end == End::Tip { c.tip } else { c.entry };
             if let Some(p) = pointer.and_then(|pos| to_world(pos, old)) {
@@ -538,6 +546,7 @@ pub fn pointer(
         }
         if response.drag_stopped() || !response.dragged() {
             c.end_drag();
+            *pointer_drag = None;
             return true;
         }
     }

@@ -327,6 +327,10 @@ fn act(step: &ScriptStep, edu: &mut Educator, viewer: &mut Viewer) -> Result<boo
     }
     if step.score {
         edu.score(viewer)?;
+        if let Some((s, _, _)) = edu.exercise.as_ref().and_then(|e| e.score.as_ref()) {
+            let parts: Vec<String> = s.parts.iter().map(|p| format!("{} {} (recommended {}) {:.1}/{:.0}", p.name, p.attempt, p.recommended, p.points, p.max)).collect();
+            println!("score: {:.1}/100, goal {:.1} mm {}; {}", s.total, s.goal_mm, if s.goal_met { "met" } else { "not met" }, parts.join("; "));
+        }
     }
     Ok(true)
 }

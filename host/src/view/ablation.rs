@@ -3,15 +3,15 @@
 //! (`app::ablation`) only turns clicks, drags and buttons into calls here, sends what
 //! [`LiveAblation::next`] returns and hands back the replies.
 //!
-//! One command is in flight at a time. Changes made meanwhile (a drag moves the tip
-//! sixty times a second) only overwrite the pending parameters, so the session always
-//! works on the latest position and never falls behind: the zone follows the antenna
-//! at whatever rate an update takes. While an end is dragged the grid is coarse, and
-//! each update is followed by a zero-length step, which streams the zone without the
-//! meshes and margins an output computes; on release the full grid comes back and an
-//! output follows.
+//! One command (or, while dragging, one update and its zone) is in flight at a time.
+//! Changes made meanwhile (a drag moves the tip sixty times a second) only overwrite the
+//! pending parameters, so the session always works on the latest position and never
+//! falls behind: the zone follows the antenna at whatever rate an update takes. While an
+//! end is dragged the grid is coarse, and each update is sent with a zero-length step
+//! behind it, which streams the zone without the meshes and margins an output computes;
+//! on release the full grid comes back and an output follows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Which end of the antenna.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,8 @@ pub struct LiveAblation {
     pub drag_grid_mm: f64,
     /// Parameters changed since the last update, latest value each.
     changed: BTreeMap<String, String>,
-    in_flight: Option<Step>,
+    /// Sent and not yet answered, oldest first.
+    in_flight: VecDeque<Step>,
     /// Simulated seconds the play clock owes the simulation.
     owed_s: f64,
     /// Where a scrub wants the clock.
@@ -83,8 +84,6 @@ pub struct LiveAblation {
     last_output_at: f64,
     /// Wall times of zone updates while dragging, for the rate shown and benchmarked.
     drag_updates: Vec<f64>,
-    /// An update landed while dragging: stream its zone next.
-    zone_due: bool,
     /// Play stops here (seconds) rather than at the planned time.
     stop_at: Option<f64>,
     grid_now: f64,
@@ -102,15 +101,14 @@ impl LiveAblation {
             horizon_s: time_min * 60.0,
             dragging: None,
             full_grid_mm,
-            drag_grid_mm: 3.0,
+            drag_grid_mm: 4.0,
             changed: BTreeMap::new(),
-            in_flight: None,
+            in_flight: VecDeque::new(),
             owed_s: 0.0,
             scrub_to: None,
             output_due: false,
             last_output_at: f64::NEG_INFINITY,
             drag_updates: Vec::new(),
-            zone_due: false,
             stop_at: None,
             grid_now: full_grid_mm,
         }
@@ -122,12 +120,12 @@ impl LiveAblation {
 
     /// Is the session busy with a command?
     pub fn busy(&self) -> bool {
-        self.in_flight.is_some()
+        !self.in_flight.is_empty()
     }
 
     /// Nothing in flight or pending: the state shown is the state asked for.
     pub fn settled(&self) -> bool {
-        self.in_flight.is_none() && self.changed.is_empty() && self.scrub_to.is_none() && !self.output_due && !self.playing
+        self.in_flight.is_empty() && self.changed.is_empty() && self.scrub_to.is_none() && !self.output_due && !self.playing
     }
 
     /// Any parameter (power, time, antenna, criterion...) as its text.
@@ -226,30 +224,28 @@ impl LiveAblation {
         self.scrub(0.0);
     }
 
-    /// The next command, or `None` while one is in flight or nothing is to do. `now` is
-    /// wall-clock seconds, `dt` the wall time since the last call.
-    pub fn next(&mut self, now: f64, dt: f64) -> Option<Step> {
+    /// The next commands, in order: none while some are in flight or nothing is to do,
+    /// one, or (while dragging) an update and the zero-length step that streams its
+    /// zone. `now` is wall-clock seconds, `dt` the wall time since the last call.
+    pub fn next(&mut self, now: f64, dt: f64) -> Vec<Step> {
         if self.playing {
             self.owed_s += dt * self.speed;
         }
-        if self.in_flight.is_some() {
-            return None;
+        if !self.in_flight.is_empty() {
+            return Vec::new();
         }
         let want_grid = if self.dragging.is_some() { self.drag_grid_mm } else { self.full_grid_mm };
         if want_grid != self.grid_now {
             self.changed.insert("grid".into(), format!("{want_grid}"));
         }
-        let step = if self.zone_due {
-            self.zone_due = false;
-            Step::Advance(0.0)
-        } else if !self.changed.is_empty() {
+        let step = if !self.changed.is_empty() {
             let changed = std::mem::take(&mut self.changed);
             if let Some(g) = changed.get("grid").and_then(|g| g.parse().ok()) {
                 self.grid_now = g;
             }
             Step::Update(changed.into_iter().collect())
         } else if !self.placed() {
-            return None;
+            return Vec::new();
         } else if let Some(t) = self.scrub_to {
             if t + 1e-6 < self.time_s {
                 // Replay from zero; the scrub stays pending until the clock is there.
@@ -270,15 +266,19 @@ impl LiveAblation {
             self.output_due = true;
             Step::Advance(seconds.max(0.0))
         } else {
-            return None;
+            return Vec::new();
         };
-        self.in_flight = Some(step.clone());
-        Some(step)
+        self.in_flight.push_back(step.clone());
+        if matches!(step, Step::Update(_)) && self.dragging.is_some() && self.placed() {
+            // Stream the zone at once, without meshes (see the module doc).
+            self.in_flight.push_back(Step::Advance(0.0));
+        }
+        self.in_flight.iter().cloned().collect()
     }
 
     /// The reply to the command in flight. `now` is wall-clock seconds.
     pub fn replied(&mut self, reply: Replied, now: f64) {
-        let sent = self.in_flight.take();
+        let sent = self.in_flight.pop_front();
         match reply {
             Replied::Clock { time_s, horizon_s } => {
                 self.time_s = time_s;
@@ -291,8 +291,7 @@ impl LiveAblation {
                     self.output_due = true;
                 }
                 match sent {
-                    // Stream the zone at once, without meshes (see the module doc).
-                    Some(Step::Update(_)) if self.dragging.is_some() => self.zone_due = true,
+                    Some(Step::Update(_)) if self.dragging.is_some() => {}
                     Some(Step::Update(_)) => self.output_due = true,
                     Some(Step::Advance(s)) if s == 0.0 && self.dragging.is_some() => self.drag_updates.push(now),
                     _ => {}
@@ -315,6 +314,12 @@ fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
 mod tests {
     use super::*;
 
+    /// The one command `next` gives (none, or a panic when it gives more).
+    fn one(steps: Vec<Step>) -> Option<Step> {
+        assert!(steps.len() <= 1, "{steps:?}");
+        steps.into_iter().next()
+    }
+
     fn clock(t: f64, h: f64) -> Replied {
         Replied::Clock { time_s: t, horizon_s: h }
     }
@@ -322,14 +327,14 @@ mod tests {
     /// Placed at 5 min on a 1.5 mm grid, the first update and output answered.
     fn placed() -> LiveAblation {
         let mut l = LiveAblation::new(5.0, 1.5);
-        assert_eq!(l.next(0.0, 0.0), None, "nothing to do before the antenna is placed");
+        assert_eq!(one(l.next(0.0, 0.0)), None, "nothing to do before the antenna is placed");
         assert_eq!(l.click([10.0, 0.0, 0.0]), End::Tip);
         assert_eq!(l.click([60.0, 0.0, 0.0]), End::Entry);
-        let Some(Step::Update(p)) = l.next(0.0, 0.0) else { panic!() };
+        let Some(Step::Update(p)) = one(l.next(0.0, 0.0)) else { panic!() };
         assert_eq!(p, vec![("entry".into(), "60.00,0.00,0.00".into()), ("tip".into(), "10.00,0.00,0.00".into())]);
-        assert_eq!(l.next(0.0, 0.0), None, "one command at a time");
+        assert_eq!(one(l.next(0.0, 0.0)), None, "one command at a time");
         l.replied(clock(0.0, 300.0), 0.0);
-        assert_eq!(l.next(0.0, 0.0), Some(Step::Output));
+        assert_eq!(one(l.next(0.0, 0.0)), Some(Step::Output));
         l.replied(Replied::Output, 0.0);
         assert!(l.settled());
         l
@@ -341,7 +346,7 @@ mod tests {
         assert_eq!(l.click([55.0, 5.0, 0.0]), End::Entry);
         assert_eq!(l.click([12.0, 0.0, 0.0]), End::Tip);
         assert_eq!(l.tip, Some([12.0, 0.0, 0.0]));
-        assert!(matches!(l.next(0.0, 0.0), Some(Step::Update(p)) if p.len() == 2));
+        assert!(matches!(one(l.next(0.0, 0.0)), Some(Step::Update(p)) if p.len() == 2));
     }
 
     #[test]
@@ -349,27 +354,27 @@ mod tests {
         let mut l = placed();
         l.begin_drag(End::Tip, 1.0);
         l.set_end(End::Tip, [11.0, 0.0, 0.0]);
-        let Some(Step::Update(first)) = l.next(1.0, 0.016) else { panic!() };
-        assert!(first.contains(&("grid".into(), "3".into())), "{first:?}");
+        let sent = l.next(1.0, 0.016);
+        let [Step::Update(first), Step::Advance(zero)] = &sent[..] else { panic!("{sent:?}") };
+        assert!(first.contains(&("grid".into(), "4".into())) && *zero == 0.0, "the update and the step that streams its zone: {sent:?}");
         // Meanwhile the mouse moves on: only the last position is kept.
         for x in 12..20 {
             l.set_end(End::Tip, [x as f64, 0.0, 0.0]);
-            assert_eq!(l.next(1.0, 0.016), None);
+            assert!(l.next(1.0, 0.016).is_empty());
         }
         l.replied(clock(0.0, 300.0), 1.02);
-        assert_eq!(l.next(1.02, 0.016), Some(Step::Advance(0.0)), "the zone streams after each drag update");
+        assert!(l.next(1.02, 0.016).is_empty(), "its zone still to come");
         l.replied(clock(0.0, 300.0), 1.03);
-        assert_eq!(l.next(1.03, 0.016), Some(Step::Update(vec![("tip".into(), "19.00,0.00,0.00".into())])));
+        assert_eq!(l.next(1.03, 0.016), vec![Step::Update(vec![("tip".into(), "19.00,0.00,0.00".into())]), Step::Advance(0.0)]);
         l.replied(clock(0.0, 300.0), 1.05);
-        assert_eq!(l.next(1.05, 0.016), Some(Step::Advance(0.0)));
         l.replied(clock(0.0, 300.0), 1.06);
         assert_eq!(l.drag_updates(), 2);
         assert!((l.drag_rate().unwrap() - 2.0 / 0.06).abs() < 1e-6);
         // Released: the full grid, then the meshes and margins.
         l.end_drag();
-        assert_eq!(l.next(1.1, 0.016), Some(Step::Update(vec![("grid".into(), "1.5".into())])));
+        assert_eq!(one(l.next(1.1, 0.016)), Some(Step::Update(vec![("grid".into(), "1.5".into())])));
         l.replied(clock(0.0, 300.0), 1.2);
-        assert_eq!(l.next(1.2, 0.016), Some(Step::Output));
+        assert_eq!(one(l.next(1.2, 0.016)), Some(Step::Output));
     }
 
     #[test]
@@ -377,24 +382,24 @@ mod tests {
         let mut l = placed();
         l.speed = 60.0;
         l.play();
-        assert_eq!(l.next(1.0, 0.1), Some(Step::Advance(6.0)));
+        assert_eq!(one(l.next(1.0, 0.1)), Some(Step::Advance(6.0)));
         l.replied(clock(6.0, 300.0), 1.1);
         // An output is due; the first comes at once, later ones at most once a second.
-        assert_eq!(l.next(1.1, 0.1), Some(Step::Output));
+        assert_eq!(one(l.next(1.1, 0.1)), Some(Step::Output));
         l.replied(Replied::Output, 1.2);
-        assert_eq!(l.next(1.2, 0.1), Some(Step::Advance(12.0)), "the owed time, capped at a quarter second of play");
+        assert_eq!(one(l.next(1.2, 0.1)), Some(Step::Advance(12.0)), "the owed time, capped at a quarter second of play");
         l.replied(clock(18.0, 300.0), 1.3);
-        assert!(matches!(l.next(1.3, 0.1), Some(Step::Advance(_))), "no output within a second of the last");
+        assert!(matches!(one(l.next(1.3, 0.1)), Some(Step::Advance(_))), "no output within a second of the last");
         // Near the end: the output due (a second on), then no step past the planned time,
         // and play stops there.
         l.replied(clock(295.0, 300.0), 1.4);
-        assert_eq!(l.next(2.5, 0.1), Some(Step::Output));
+        assert_eq!(one(l.next(2.5, 0.1)), Some(Step::Output));
         l.replied(Replied::Output, 2.5);
-        let Some(Step::Advance(s)) = l.next(2.5, 0.1) else { panic!() };
+        let Some(Step::Advance(s)) = one(l.next(2.5, 0.1)) else { panic!() };
         assert!(s <= 5.0 + 1e-9, "{s}");
         l.replied(clock(300.0, 300.0), 2.6);
         assert!(!l.playing);
-        assert_eq!(l.next(2.6, 0.1), Some(Step::Output));
+        assert_eq!(one(l.next(2.6, 0.1)), Some(Step::Output));
     }
 
     #[test]
@@ -403,14 +408,14 @@ mod tests {
         l.speed = 120.0;
         l.play_to(60.0);
         assert!(l.playing);
-        assert_eq!(l.next(1.0, 1.0), Some(Step::Advance(30.0)), "a quarter second of play at 120x");
+        assert_eq!(one(l.next(1.0, 1.0)), Some(Step::Advance(30.0)), "a quarter second of play at 120x");
         l.replied(clock(30.0, 300.0), 1.1);
-        l.next(1.1, 0.0);
+        one(l.next(1.1, 0.0));
         l.replied(Replied::Output, 1.1);
-        assert_eq!(l.next(2.0, 1.0), Some(Step::Advance(30.0)), "no step past the stop");
+        assert_eq!(one(l.next(2.0, 1.0)), Some(Step::Advance(30.0)), "no step past the stop");
         l.replied(clock(60.0, 300.0), 2.1);
         assert!(!l.playing);
-        assert_eq!(l.next(3.5, 1.0), Some(Step::Output));
+        assert_eq!(one(l.next(3.5, 1.0)), Some(Step::Output));
         l.replied(Replied::Output, 3.5);
         assert!(l.settled());
     }
@@ -419,20 +424,20 @@ mod tests {
     fn scrubbing_back_replays_from_zero_and_a_failure_stops_play() {
         let mut l = placed();
         l.scrub(120.0);
-        assert_eq!(l.next(0.0, 0.0), Some(Step::Advance(120.0)));
+        assert_eq!(one(l.next(0.0, 0.0)), Some(Step::Advance(120.0)));
         l.replied(clock(120.0, 300.0), 0.1);
-        assert_eq!(l.next(0.1, 0.0), Some(Step::Output));
+        assert_eq!(one(l.next(0.1, 0.0)), Some(Step::Output));
         l.replied(Replied::Output, 0.2);
         l.scrub(60.0);
-        assert_eq!(l.next(0.2, 0.0), Some(Step::Reset));
+        assert_eq!(one(l.next(0.2, 0.0)), Some(Step::Reset));
         l.replied(clock(0.0, 300.0), 0.3);
-        assert_eq!(l.next(0.3, 0.0), Some(Step::Advance(60.0)));
+        assert_eq!(one(l.next(0.3, 0.0)), Some(Step::Advance(60.0)));
         l.replied(clock(60.0, 300.0), 0.4);
         // A longer planned time moves the horizon at once.
         l.set_param("time", "10".into());
         assert_eq!(l.horizon_s, 600.0);
         l.play();
-        assert_eq!(l.next(0.5, 0.0), Some(Step::Update(vec![("time".into(), "10".into())])));
+        assert_eq!(one(l.next(0.5, 0.0)), Some(Step::Update(vec![("time".into(), "10".into())])));
         l.replied(Replied::Failed, 0.7);
         assert!(!l.playing);
     }

@@ -40,7 +40,7 @@ impl Plugin for Planning {
             .param(ParamSpec::integer("target_tumour", "Tumour to treat", 0).range(0.0, 65535.0).help("Recommend mode: the tumour's label value (or region number of a binary map); 0 = the largest"))
             .param(ParamSpec::number("vessel_margin", "Vessel margin", 3.0).range(0.0, 20.0).unit("mm").help("Recommend mode: how far a path keeps from vessels of 3 mm and more"))
             .param(ParamSpec::choice("criterion", "Damage criterion", &criteria, Criterion::ArrheniusJacques.name()).help("Which damage model draws the zone; the report gives all four"))
-            .param(ParamSpec::number("grid", "Grid spacing", 1.0).range(0.5, 3.0).unit("mm").help("Simulation grid (isotropic; the CT is resampled onto it)"))
+            .param(ParamSpec::number("grid", "Grid spacing", 1.0).range(0.5, 4.0).unit("mm").help("Simulation grid (isotropic; the CT is resampled onto it); 3-4 mm is a quick preview"))
     }
 
     fn run(request: &Request<'_>, host: &Host<'_>) -> Result<RunOutput, PluginError> {

@@ -130,8 +130,8 @@ pub fn simulate(
 pub fn prepare(ct: &Volume, labels: Option<&LabelMap>, tumours: Option<&LabelMap>, antenna: &Antenna, setting: Setting) -> Result<Planned, String> {
     antenna.check_setting(setting.power_w, setting.time_min)?;
     let sar = antenna.sar()?;
-    if !(0.5..=3.0).contains(&setting.grid_mm) {
-        return Err(format!("grid {} mm is outside 0.5-3 mm", setting.grid_mm));
+    if !(0.5..=4.0).contains(&setting.grid_mm) {
+        return Err(format!("grid {} mm is outside 0.5-4 mm", setting.grid_mm));
     }
     let depth = crate::sar::Pose { tip: setting.tip, back: unit(sub(setting.entry, setting.tip))? };
     let feed_mm = sar.feed_behind_tip_mm;

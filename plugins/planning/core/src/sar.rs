@@ -15,6 +15,8 @@
 //! the heat, not the field): absorption is integrated on an (r, z) grid of the
 //! azimuthally averaged temperature and mapped back onto the voxels.
 
+use std::sync::{Arc, Mutex};
+
 use rayon::prelude::*;
 
 use crate::tissue::power_attenuation;
@@ -97,22 +99,49 @@ pub struct Sar {
     taps: Vec<Tap>,
     /// Feed positions behind the tip (m), spanning the most stretched section.
     feeds: Vec<f64>,
-    /// Per (cell, feed) ray: the cells its path samples with their path-length weights
-    /// (m), in `ray_cells[ray_start[r]..ray_start[r + 1]]`, and its geometric factor.
-    ray_start: Vec<u32>,
-    ray_cells: Vec<u32>,
-    ray_weights: Vec<f32>,
-    ray_spread: Vec<f64>,
+    rays: Arc<Rays>,
     voxel_volume: f64,
     /// The voxels the field reaches (an inclusive-exclusive box).
     support: crate::bioheat::ActiveBox,
 }
 
+/// Per (cell, feed) ray: the cells its path samples with their path-length weights (m),
+/// in `cells[start[r]..start[r + 1]]`, and its geometric factor. In the antenna's own
+/// (r, z) frame, so the same for every pose and grid of one spacing.
+struct Rays {
+    start: Vec<u32>,
+    cells: Vec<u32>,
+    weights: Vec<f32>,
+    spread: Vec<f64>,
+}
+
+/// Ray tables made lately, by what they depend on: an interactive session rebuilds the
+/// SAR at every move of the antenna, a recommendation for every setting, and the tables
+/// are the same each time (most of a rebuild's cost on a coarse grid).
+static RAYS: Mutex<Vec<([u64; 6], Arc<Rays>)>> = Mutex::new(Vec::new());
+const RAYS_KEPT: usize = 8;
+
+fn rays_cached(feeds: &[f64], nr: usize, nz: usize, z0: f64, h: f64, d0: f64) -> Arc<Rays> {
+    let key = [feeds[0].to_bits(), feeds[feeds.len() - 1].to_bits(), nr as u64 * 1_000_003 + nz as u64, z0.to_bits(), h.to_bits(), d0.to_bits()];
+    let mut kept = RAYS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(i) = kept.iter().position(|(k, _)| *k == key) {
+        let hit = kept.remove(i);
+        let rays = hit.1.clone();
+        kept.push(hit);
+        return rays;
+    }
+    let made = Arc::new(rays(feeds, nr, nz, z0, h, d0));
+    if kept.len() >= RAYS_KEPT {
+        kept.remove(0);
+    }
+    kept.push((key, made.clone()));
+    made
+}
+
 /// The rays from every feed to every (r, z) cell, sampled at half-cell steps with
 /// bilinear weights (midpoint rule), each cell's weights merged: `absorb · weight`
 /// summed over a ray is its optical depth.
-#[allow(clippy::type_complexity)]
-fn rays(feeds: &[f64], nr: usize, nz: usize, z0: f64, h: f64, d0: f64) -> (Vec<u32>, Vec<u32>, Vec<f32>, Vec<f64>) {
+fn rays(feeds: &[f64], nr: usize, nz: usize, z0: f64, h: f64, d0: f64) -> Rays {
     let per_cell: Vec<(Vec<(u32, f32)>, f64)> = (0..nr * nz * feeds.len())
         .into_par_iter()
         .map(|ray| {
@@ -158,7 +187,7 @@ fn rays(feeds: &[f64], nr: usize, nz: usize, z0: f64, h: f64, d0: f64) -> (Vec<u
         spread.push(g);
     }
     start.push(cells.len() as u32);
-    (start, cells, weights, spread)
+    Rays { start, cells, weights, spread }
 }
 
 /// Reach of the field: beyond 30 mm from the feed the absorbed power is below 1e-4 of its peak.
@@ -199,8 +228,8 @@ impl Sar {
                 support.hi[a] = support.hi[a].max(p[a] + 1);
             }
         }
-        let (ray_start, ray_cells, ray_weights, ray_spread) = rays(&feeds, nr, nz, zmin, h, params.source_radius_mm * 1e-3);
-        Sar { params, frequency, nr, nz, z0: zmin, h, taps, feeds, ray_start, ray_cells, ray_weights, ray_spread, voxel_volume: h * h * h, support }
+        let rays = rays_cached(&feeds, nr, nz, zmin, h, params.source_radius_mm * 1e-3);
+        Sar { params, frequency, nr, nz, z0: zmin, h, taps, feeds, rays, voxel_volume: h * h * h, support }
     }
 
     /// The heat source Q (W/m³) for the generator `power` (W) and the current
@@ -257,7 +286,8 @@ impl Sar {
             .map(|&zf| if half0 <= 0.0 { 1.0 } else { ((zf - lo) / spacing + 0.5).clamp(0.0, 1.0) * ((hi - zf) / spacing + 0.5).clamp(0.0, 1.0) })
             .collect();
         let absorbed = self.params.efficiency * ratio.powf(self.params.mismatch);
-        let feeds = self.ray_spread.len() / (nr * nz);
+        let rays = &*self.rays;
+        let feeds = rays.spread.len() / (nr * nz);
         // Power density per cell: each feed's wave, attenuated along its straight path.
         let density: Vec<f64> = (0..nr * nz)
             .into_par_iter()
@@ -265,12 +295,12 @@ impl Sar {
                 (0..feeds)
                     .map(|f| {
                         let ray = c * feeds + f;
-                        let (s, e) = (self.ray_start[ray] as usize, self.ray_start[ray + 1] as usize);
-                        let path: f64 = self.ray_cells[s..e].iter().zip(&self.ray_weights[s..e]).map(|(&cell, &w)| absorb[cell as usize] * w as f64).sum();
+                        let (s, e) = (rays.start[ray] as usize, rays.start[ray + 1] as usize);
+                        let path: f64 = rays.cells[s..e].iter().zip(&rays.weights[s..e]).map(|(&cell, &w)| absorb[cell as usize] * w as f64).sum();
                         if feed_weight[f] == 0.0 {
                             return 0.0;
                         }
-                        feed_weight[f] * self.ray_spread[ray] * absorb[c] * (-path).exp()
+                        feed_weight[f] * rays.spread[ray] * absorb[c] * (-path).exp()
                     })
                     .sum()
             })
