@@ -148,6 +148,11 @@ fn sync_meshes(
     let mut alive = Vec::new();
     for node in viewer.scene.nodes() {
         let NodeData::Mesh(m) = &node.data else { continue };
+        // An empty mesh (an isotherm not yet reached, a zone not yet formed) has nothing to
+        // draw, and Bevy 0.19's mesh allocator logs errors for one.
+        if m.triangles.is_empty() {
+            continue;
+        }
         alive.push(node.id);
         let material = materials.add(material_for(m, node.opacity, node.colour));
         let visibility = if node.visible { Visibility::Visible } else { Visibility::Hidden };

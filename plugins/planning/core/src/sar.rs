@@ -294,12 +294,14 @@ impl Sar {
             .map(|c| {
                 (0..feeds)
                     .map(|f| {
-                        let ray = c * feeds + f;
-                        let (s, e) = (rays.start[ray] as usize, rays.start[ray + 1] as usize);
-                        let path: f64 = rays.cells[s..e].iter().zip(&rays.weights[s..e]).map(|(&cell, &w)| absorb[cell as usize] * w as f64).sum();
+                        // Feeds outside the radiating section add nothing: their rays
+                        // are not walked (most of them while the section is short).
                         if feed_weight[f] == 0.0 {
                             return 0.0;
                         }
+                        let ray = c * feeds + f;
+                        let (s, e) = (rays.start[ray] as usize, rays.start[ray + 1] as usize);
+                        let path: f64 = rays.cells[s..e].iter().zip(&rays.weights[s..e]).map(|(&cell, &w)| absorb[cell as usize] * w as f64).sum();
                         feed_weight[f] * rays.spread[ray] * absorb[c] * (-path).exp()
                     })
                     .sum()
