@@ -321,7 +321,7 @@ fn cell_text(c: &Cell, unit: &str) -> String {
 const WARN: egui::Color32 = egui::Color32::from_rgb(230, 120, 90);
 
 /// The panel section: start, controls, clock, live table, legend, exercise.
-pub fn panel(ui: &mut egui::Ui, edu: &mut Educator, viewer: &mut Viewer, jobs: &Jobs) {
+pub fn panel(ui: &mut egui::Ui, edu: &mut Educator, viewer: &mut Viewer) {
     ui.heading("Live ablation");
     let Some(live) = edu.live.as_mut() else {
         ui.weak("Place an antenna on the CT and watch the zone grow.");
@@ -333,7 +333,6 @@ pub fn panel(ui: &mut egui::Ui, edu: &mut Educator, viewer: &mut Viewer, jobs: &
         if let Some(e) = &edu.error {
             ui.add(egui::Label::new(egui::RichText::new(e).color(WARN)).wrap());
         }
-        let _ = jobs;
         return;
     };
     let c = &mut live.controls;

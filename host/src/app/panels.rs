@@ -45,7 +45,7 @@ fn ui(mut contexts: EguiContexts, mut viewer: ResMut<Viewer>, mut slices: ResMut
     egui::Panel::right("plugin").resizable(true).default_size(270.0).max_size(420.0).show(&mut root, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
             if viewer.registry.get(super::ablation::PLUGIN).is_some() {
-                super::ablation::panel(ui, &mut educator, &mut viewer, &jobs);
+                super::ablation::panel(ui, &mut educator, &mut viewer);
                 ui.separator();
             }
             plugin_form(ui, &mut viewer, &mut jobs)

@@ -112,7 +112,6 @@ struct Runner {
     /// Frames the ablation has been settled in a row.
     quiet: u32,
     shot_done: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    drag_started: Option<Instant>,
     drag_from: [f64; 3],
     /// Frame times (ms) and the simulated time at the start of a timed step (a drag or
     /// a play), for the line it prints.
@@ -125,7 +124,7 @@ struct Runner {
 impl Plugin for ScriptPlugin {
     fn build(&self, app: &mut App) {
         let steps = self.steps.clone();
-        app.insert_resource(Runner { steps, at: 0, phase: Phase::Act, quiet: 0, shot_done: Default::default(), drag_started: None,
+        app.insert_resource(Runner { steps, at: 0, phase: Phase::Act, quiet: 0, shot_done: Default::default(),
             drag_from: [0.0; 3],
             frames_ms: Vec::new(),
             last_frame: None,
@@ -206,7 +205,6 @@ fn run(
             };
             if frame == 0 {
                 c.begin_drag(end, now);
-                runner.drag_started = Some(Instant::now());
                 runner.drag_from = start;
             }
             if frame < d.frames {
@@ -215,7 +213,7 @@ fn run(
                 c.set_end(end, [0, 1, 2].map(|a| from[a] + f * d.by[a]));
                 runner.phase = Phase::Dragging { frame: frame + 1 };
             } else {
-                let wall = runner.drag_started.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
+                let wall = runner.step_started.map(|(t, _)| t.elapsed().as_secs_f64()).unwrap_or(0.0);
                 println!(
                     "drag: {} zone updates in {wall:.2} s over {} frames ({:.1} updates/s) on a {} mm grid at {:.1} min; {}",
                     c.drag_updates(),

@@ -17,6 +17,9 @@ pub struct SliceImage {
     pub axis: Axis,
     pub frame: Option<SliceFrame>,
     pub rgba: Vec<u8>,
+    /// Where the visible meshes cross this slice, in image pixels: made with the image,
+    /// drawn every frame.
+    pub contours: Vec<crate::view::cut::CutSegment>,
     /// What the image was made from; a change means re-render.
     key: Option<(u64, Option<u64>, [u64; 3], [u64; 2], [u32; 2])>,
     pub transform: ViewTransform,
@@ -65,6 +68,7 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>) {
             axis,
             frame: None,
             rgba: Vec::new(),
+            contours: Vec::new(),
             key: None,
             transform: ViewTransform::default(),
             look_at: None,
@@ -113,6 +117,17 @@ fn reslice(viewer: Res<Viewer>, mut slices: ResMut<SliceImages>, mut images: Res
             })
             .collect();
         view.rgba = slice::render(&frame, values, &volume.geometry, wl, &overlays);
+        view.contours = viewer
+            .scene
+            .nodes()
+            .iter()
+            .filter(|n| n.visible)
+            .filter_map(|n| match &n.data {
+                NodeData::Mesh(m) => Some(crate::view::cut::cut(m, &frame, n.colour)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         view.frame = Some(frame);
         view.key = Some(key);
         view.egui_stale = true;
@@ -192,14 +207,10 @@ pub fn draw(ui: &mut egui::Ui, rect: egui::Rect, axis: Axis, viewer: &mut Viewer
         }
     }
     // Where meshes cross this plane, in their 3D colours (margin, isotherms, chart zone).
-    for node in viewer.scene.nodes().iter().filter(|n| n.visible) {
-        if let NodeData::Mesh(m) = &node.data {
-            let rgb = |c: [f32; 3]| egui::Color32::from_rgb((c[0] * 255.0) as u8, (c[1] * 255.0) as u8, (c[2] * 255.0) as u8);
-            for s in crate::view::cut::cut(m, &frame, node.colour) {
-                let (a, b) = (to_pos(t.to_screen(&frame, min, size, s.a)), to_pos(t.to_screen(&frame, min, size, s.b)));
-                painter.line_segment([a, b], egui::Stroke::new(1.5, rgb(s.colour[0])));
-            }
-        }
+    let rgb = |c: [f32; 3]| egui::Color32::from_rgb((c[0] * 255.0) as u8, (c[1] * 255.0) as u8, (c[2] * 255.0) as u8);
+    for s in &view.contours {
+        let (a, b) = (to_pos(t.to_screen(&frame, min, size, s.a)), to_pos(t.to_screen(&frame, min, size, s.b)));
+        painter.line_segment([a, b], egui::Stroke::new(1.5, rgb(s.colour[0])));
     }
     // The live ablation's antenna: handles, placing clicks and drags.
     let to_screen = |p: [f64; 3]| Some(to_pos(t.to_screen(&frame, min, size, frame.world_to_pixel(p))));

@@ -64,6 +64,11 @@ fn at_most(value: f64, reference: f64) -> f64 {
     if value <= reference || value <= 0.0 { 1.0 } else { (reference / value).clamp(0.0, 1.0) }
 }
 
+/// A part worth 15 points, full at or below the recommendation's value.
+fn at_most_part(name: &'static str, value: f64, reference: f64, unit: &str) -> Part {
+    Part { name, points: 15.0 * at_most(value, reference), max: 15.0, attempt: format!("{value:.1} {unit}"), recommended: format!("{reference:.1} {unit}") }
+}
+
 pub fn score(attempt: &Attempt, recommended: &Attempt, goal_mm: f64) -> Score {
     let fully_covered = attempt.covered_percent >= 99.9;
     let mam = attempt.mam_mm.unwrap_or(f64::NEG_INFINITY);
@@ -78,20 +83,8 @@ pub fn score(attempt: &Attempt, recommended: &Attempt, goal_mm: f64) -> Score {
             recommended: format!("{:.1} %", recommended.covered_percent),
         },
         Part { name: "minimal margin", points: 30.0 * margin_share, max: 30.0, attempt: mm(attempt.mam_mm), recommended: mm(recommended.mam_mm) },
-        Part {
-            name: "healthy liver ablated",
-            points: 15.0 * at_most(attempt.healthy_liver_ml, recommended.healthy_liver_ml),
-            max: 15.0,
-            attempt: format!("{:.1} ml", attempt.healthy_liver_ml),
-            recommended: format!("{:.1} ml", recommended.healthy_liver_ml),
-        },
-        Part {
-            name: "energy",
-            points: 15.0 * at_most(attempt.energy_kj, recommended.energy_kj),
-            max: 15.0,
-            attempt: format!("{:.1} kJ", attempt.energy_kj),
-            recommended: format!("{:.1} kJ", recommended.energy_kj),
-        },
+        at_most_part("healthy liver ablated", attempt.healthy_liver_ml, recommended.healthy_liver_ml, "ml"),
+        at_most_part("energy", attempt.energy_kj, recommended.energy_kj, "kJ"),
     ];
     Score { total: parts.iter().map(|p| p.points).sum(), goal_met: fully_covered && mam >= goal_mm, goal_mm, parts }
 }
