@@ -6,7 +6,7 @@
 //! (where the network saw zero padding) and blended. Progress is reported per tile and
 //! cancellation is checked between tiles.
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use isotherm_sdk::abi::{Geometry, Volume};
 
 use crate::net::UNet;
@@ -92,6 +92,8 @@ pub fn predict(net: &UNet, ct: &Volume, device: &Device, batch: usize, progress:
     let slab = arch.in_slices * th * tw;
     let net_err = |e: candle_core::Error| InferError::Network(e.to_string());
     let (mut passes, mut network_seconds) = (Vec::new(), 0.0);
+    // The network's buffers, kept across this volume's passes.
+    let mut scratch = crate::net::Scratch::default();
     for k0 in (0..nz).step_by(batch) {
         let kn = batch.min(nz - k0);
         for &y0 in &ys {
@@ -101,9 +103,7 @@ pub fn predict(net: &UNet, ct: &Volume, device: &Device, batch: usize, progress:
                     stack(&image, dims, k0 + b, arch.in_slices, x0 as isize, y0 as isize, tw, th, &mut input[b * slab..(b + 1) * slab]);
                 }
                 let started = std::time::Instant::now();
-                let x = Tensor::from_vec(input, (kn, arch.in_slices, th, tw), device).map_err(net_err)?;
-                let p = candle_nn::ops::softmax(&net.infer(&x).map_err(net_err)?, 1).map_err(net_err)?;
-                let p: Vec<f32> = p.to_device(&Device::Cpu).and_then(|p| p.flatten_all()).and_then(|p| p.to_vec1()).map_err(net_err)?;
+                let p = net.probabilities(input, (kn, th, tw), device, &mut scratch).map_err(net_err)?;
                 network_seconds += started.elapsed().as_secs_f64();
                 passes.push([kn, th, tw]);
                 if let Some(bad) = p.iter().position(|v| !v.is_finite()) {

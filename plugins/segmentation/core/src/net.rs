@@ -10,10 +10,14 @@
 //! `assets/models/segmentation/MODEL_CARD.md`), so weights trained elsewhere load here.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, GroupNorm, VarBuilder};
 use serde::{Deserialize, Serialize};
+
+use crate::kernels::pass::{self, Pass};
+pub use crate::kernels::pass::Scratch;
 
 /// The architecture and its pre-processing, as written in `unet.toml` next to the weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,7 +131,7 @@ struct Block {
     norm2: Norm,
 }
 
-/// GroupNorm with its scale and shift kept at hand for the fused inference kernel
+/// GroupNorm with its scale and shift kept at hand for the CPU inference pass
 /// (candle-nn's `GroupNorm` does not expose them).
 struct Norm {
     layer: GroupNorm,
@@ -142,12 +146,8 @@ impl Norm {
         Ok(Norm { layer, gamma: vb.get(channels, "weight")?, beta: vb.get(channels, "bias")?, groups })
     }
 
-    /// `relu(group_norm(x))`.
-    fn forward_relu(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
-        if fast && let Some(y) = crate::kernels::group_norm_relu(x, &self.gamma, &self.beta, self.groups, GN_EPS)? {
-            return Ok(y);
-        }
-        self.layer.forward(x)?.relu()
+    fn plain(&self) -> Result<pass::Norm> {
+        Ok(pass::Norm { gamma: self.gamma.to_vec1()?, beta: self.beta.to_vec1()?, groups: self.groups, eps: GN_EPS })
     }
 }
 
@@ -162,30 +162,14 @@ impl Block {
         })
     }
 
-    fn forward(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
-        self.rest(conv(&self.conv1, x)?, fast)
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let x = self.norm1.layer.forward(&conv(&self.conv1, x)?)?.relu()?;
+        self.norm2.layer.forward(&conv(&self.conv2, &x)?)?.relu()
     }
 
-    /// After a 2x2 max pooling (the encoder's way down).
-    fn forward_pooled(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
-        if fast && let Some(bias) = self.conv1.bias() && let Some(y) = crate::kernels::conv3x3_pooled(x, self.conv1.weight(), bias)? {
-            return self.rest(y, fast);
-        }
-        self.forward(&x.max_pool2d(2)?, fast)
-    }
-
-    /// On `cat([skip, up], 1)` (the decoder's skip connection).
-    fn forward_cat(&self, skip: &Tensor, up: &Tensor, fast: bool) -> Result<Tensor> {
-        if fast && let Some(bias) = self.conv1.bias() && let Some(y) = crate::kernels::conv3x3_cat(skip, up, self.conv1.weight(), bias)? {
-            return self.rest(y, fast);
-        }
-        self.forward(&Tensor::cat(&[skip, up], 1)?, fast)
-    }
-
-    /// Everything after the first convolution.
-    fn rest(&self, y: Tensor, fast: bool) -> Result<Tensor> {
-        let x = self.norm1.forward_relu(&y, fast)?;
-        self.norm2.forward_relu(&conv(&self.conv2, &x)?, fast)
+    fn plain(&self) -> Result<Option<pass::Block>> {
+        let (Some(conv1), Some(conv2)) = (plain_conv(&self.conv1)?, plain_conv(&self.conv2)?) else { return Ok(None) };
+        Ok(Some(pass::Block { conv1, norm1: self.norm1.plain()?, conv2, norm2: self.norm2.plain()? }))
     }
 }
 
@@ -198,14 +182,14 @@ fn conv(layer: &Conv2d, x: &Tensor) -> Result<Tensor> {
     layer.forward(x)
 }
 
-/// Nearest upsampling to `size`, then a 3x3 convolution: fused into one kernel for
-/// inference when the step is exactly 2x.
-fn up_conv(layer: &Conv2d, x: &Tensor, (h, w): (usize, usize), fast: bool) -> Result<Tensor> {
-    let (_, _, xh, xw) = x.dims4()?;
-    if fast && (h, w) == (2 * xh, 2 * xw) && let Some(bias) = layer.bias() && let Some(y) = crate::kernels::conv3x3_upsampled(x, layer.weight(), bias)? {
-        return Ok(y);
+/// A 3x3 convolution's weights for the inference pass, if its kernel takes them.
+fn plain_conv(layer: &Conv2d) -> Result<Option<pass::Conv>> {
+    let (_, cin, kh, kw) = layer.weight().dims4()?;
+    let Some(bias) = layer.bias() else { return Ok(None) };
+    if (kh, kw) != (3, 3) || layer.weight().dtype() != DType::F32 {
+        return Ok(None);
     }
-    conv(layer, &x.upsample_nearest2d(h, w)?)
+    Ok(pass::Conv::new(&layer.weight().flatten_all()?.to_vec1()?, bias.to_vec1()?, cin))
 }
 
 struct Up {
@@ -218,6 +202,9 @@ pub struct UNet {
     encoders: Vec<Block>,
     decoders: Vec<Up>,
     head: Conv2d,
+    /// The CPU inference pass, built from these tensors on first use (`None` where its
+    /// kernels do not take the layers, or off the CPU).
+    pass: OnceLock<Option<Pass>>,
 }
 
 impl UNet {
@@ -236,7 +223,7 @@ impl UNet {
             decoders.push(Up { up: candle_nn::conv2d(below, c, 3, same, vb.pp("up"))?, block: Block::new(2 * c, c, arch.groups, vb)? });
         }
         let head = candle_nn::conv2d(arch.channels(0), arch.classes.len(), 1, Default::default(), vb.pp("head"))?;
-        Ok(UNet { arch: arch.clone(), encoders, decoders, head })
+        Ok(UNet { arch: arch.clone(), encoders, decoders, head, pass: OnceLock::new() })
     }
 
     /// Loads safetensors weights for `arch`; errors name the file and the tensor.
@@ -249,19 +236,10 @@ impl UNet {
     /// (batch, in_slices, h, w) normalised CT -> (batch, classes, h, w) logits.
     /// `h` and `w` must be multiples of 2^depth. Differentiable (training).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.run(x, false)
-    }
-
-    /// The same logits for inference: also the forward-only fused kernels.
-    pub fn infer(&self, x: &Tensor) -> Result<Tensor> {
-        self.run(x, true)
-    }
-
-    fn run(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
         let mut skips = Vec::with_capacity(self.arch.depth);
         let mut h = x.clone();
         for (level, enc) in self.encoders.iter().enumerate() {
-            h = if level > 0 { enc.forward_pooled(&h, fast)? } else { enc.forward(&h, fast)? };
+            h = if level > 0 { enc.forward(&h.max_pool2d(2)?)? } else { enc.forward(&h)? };
             if level < self.arch.depth {
                 skips.push(h.clone());
             }
@@ -269,10 +247,47 @@ impl UNet {
         for level in (0..self.arch.depth).rev() {
             let skip = &skips[level];
             let (_, _, sh, sw) = skip.dims4()?;
-            let up = up_conv(&self.decoders[level].up, &h, (sh, sw), fast)?.relu()?;
-            h = self.decoders[level].block.forward_cat(skip, &up, fast)?;
+            let up = conv(&self.decoders[level].up, &h.upsample_nearest2d(sh, sw)?)?.relu()?;
+            h = self.decoders[level].block.forward(&Tensor::cat(&[skip, &up], 1)?)?;
         }
         self.head.forward(&h)
+    }
+
+    /// Inference: `input` as (batch, in_slices, h, w) normalised CT on `device`, the
+    /// softmax of the logits as `[batch][class][h][w]`. On the CPU the plain-buffer pass
+    /// (`crate::kernels::pass`), elsewhere Candle's ops. `scratch` holds buffers for the
+    /// next call: keep one for the passes over a volume, drop it after.
+    pub fn probabilities(&self, input: Vec<f32>, (b, h, w): (usize, usize, usize), device: &Device, scratch: &mut Scratch) -> Result<Vec<f32>> {
+        if device.is_cpu() && let Some(pass) = self.pass() && pass.takes(h, w) && input.len() == b * self.arch.in_slices * h * w {
+            return Ok(pass.probabilities(&input, [b, h, w], scratch));
+        }
+        let x = Tensor::from_vec(input, (b, self.arch.in_slices, h, w), device)?;
+        candle_nn::ops::softmax(&self.forward(&x)?, 1)?.to_device(&Device::Cpu)?.flatten_all()?.to_vec1()
+    }
+
+    fn pass(&self) -> Option<&Pass> {
+        self.pass
+            .get_or_init(|| {
+                let plain = || -> Result<Option<pass::Weights>> {
+                    if !self.head.weight().device().is_cpu() || self.head.weight().dtype() != DType::F32 {
+                        return Ok(None);
+                    }
+                    let mut encoders = Vec::new();
+                    for e in &self.encoders {
+                        let Some(b) = e.plain()? else { return Ok(None) };
+                        encoders.push(b);
+                    }
+                    let mut decoders = Vec::new();
+                    for d in &self.decoders {
+                        let (Some(up), Some(b)) = (plain_conv(&d.up)?, d.block.plain()?) else { return Ok(None) };
+                        decoders.push((up, b));
+                    }
+                    let Some(bias) = self.head.bias() else { return Ok(None) };
+                    Ok(Some(pass::Weights { encoders, decoders, head: self.head.weight().flatten_all()?.to_vec1()?, head_bias: bias.to_vec1()? }))
+                };
+                plain().ok().flatten().map(Pass::new)
+            })
+            .as_ref()
     }
 }
 
@@ -298,10 +313,11 @@ mod tests {
         let y2 = loaded.forward(&x).unwrap();
         let diff = (&y - y2).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
         assert_eq!(diff, 0.0);
-        // Inference through the direct kernels gives the same logits.
-        let y3 = loaded.infer(&x).unwrap();
-        let diff = (&y - y3).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-        assert!(diff < 1e-4, "infer vs forward: {diff}");
+        // 4 channels: the CPU pass does not take them, Candle's ops give the probabilities.
+        assert!(loaded.pass().is_none());
+        let want = candle_nn::ops::softmax(&y, 1).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let got = loaded.probabilities(x.flatten_all().unwrap().to_vec1().unwrap(), (2, 16, 24), &Device::Cpu, &mut Scratch::default()).unwrap();
+        assert_eq!(got, want);
 
         // The same file does not fit a wider network: the error names the file.
         let wider = Architecture { base_channels: 8, ..arch.clone() };
@@ -310,6 +326,36 @@ mod tests {
         let err = UNet::load(&arch, b"not safetensors".to_vec(), &path, &Device::Cpu).err().unwrap();
         assert!(err.contains("not a readable safetensors"), "{err}");
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn the_cpu_pass_gives_the_softmax_of_the_forward_pass() {
+        let arch = Architecture { base_channels: 8, groups: 4, depth: 2, tile: 32, overlap: 8, ..Default::default() };
+        let varmap = VarMap::new();
+        let net = UNet::new(&arch, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)).unwrap();
+        // GroupNorm scales and shifts away from their initial 1 and 0, so a wrong
+        // channel or group order shows.
+        for (name, var) in varmap.data().lock().unwrap().iter() {
+            if name.contains("norm") {
+                let n = var.as_tensor().elem_count();
+                let base = if name.ends_with("weight") { 1.0 } else { 0.0 };
+                let values: Vec<f32> = (0..n).map(|i| base + 0.3 * ((i * 7 % 5) as f32 - 2.0)).collect();
+                var.set(&Tensor::new(values, &Device::Cpu).unwrap()).unwrap();
+            }
+        }
+        let x = Tensor::randn(0f32, 1.0, (3, arch.in_slices, 32, 40), &Device::Cpu).unwrap();
+        assert!(net.pass().is_some_and(|p| p.takes(32, 40)), "the CPU pass takes these shapes");
+        let mut scratch = Scratch::default();
+        for (b, h, w) in [(3, 32, 40), (1, 16, 32), (3, 32, 40)] {
+            // The second and third reuse the buffers of other sizes.
+            let x = x.narrow(0, 0, b).unwrap().narrow(2, 0, h).unwrap().narrow(3, 0, w).unwrap().contiguous().unwrap();
+            let want = candle_nn::ops::softmax(&net.forward(&x).unwrap(), 1).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let got = net.probabilities(x.flatten_all().unwrap().to_vec1().unwrap(), (b, h, w), &Device::Cpu, &mut scratch).unwrap();
+            let diff = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(diff < 1e-5, "pass vs softmax(forward): {diff}");
+        }
+        // Rows too narrow at the deepest level for the kernels: not taken.
+        assert!(!net.pass().unwrap().takes(32, 24));
     }
 
     #[test]

@@ -199,8 +199,11 @@ fn bench(dir: &std::path::Path, size: &str, seed: u64, device: &str, batch: usiz
     }
     let x = Tensor::from_vec(input, (2, arch.in_slices, tile, tile), &candle_core::Device::Cpu).map_err(|e| e.to_string())?;
     let cpu_net = model::load(&dir.join("unet.toml"), "", &dir.join("unet.safetensors"), "", &candle_core::Device::Cpu)?;
-    let y = cpu_net.infer(&x).map_err(|e| e.to_string())?;
-    let tensors = std::collections::HashMap::from([("input".to_string(), x), ("logits".to_string(), y)]);
+    let y = cpu_net.forward(&x).map_err(|e| e.to_string())?;
+    // And the probabilities from the same inference pass as timed above.
+    let p = cpu_net.probabilities(x.flatten_all().and_then(|x| x.to_vec1()).map_err(|e| e.to_string())?, (2, tile, tile), &candle_core::Device::Cpu, &mut Default::default()).map_err(|e| e.to_string())?;
+    let p = Tensor::from_vec(p, y.shape(), &candle_core::Device::Cpu).map_err(|e| e.to_string())?;
+    let tensors = std::collections::HashMap::from([("input".to_string(), x), ("logits".to_string(), y), ("probabilities".to_string(), p)]);
     candle_core::safetensors::save(&tensors, out.join("probe.safetensors")).map_err(|e| e.to_string())?;
     println!("wrote {}/plan.json and probe.safetensors", out.display());
     Ok(())
