@@ -35,7 +35,7 @@ fi
 
 echo "== Isotherm (release: headless host, plugins, plugin tools, bench harness)"
 cargo build --release --quiet --no-default-features -p isotherm-host -p isotherm-template -p isotherm-segmentation \
-  -p isotherm-radiomics -p isotherm-margin -p isotherm-segmentation-core -p isotherm-bench
+  -p isotherm-radiomics -p isotherm-margin -p isotherm-planning -p isotherm-segmentation-core -p isotherm-bench
 R=target/release
 iso=$R/isotherm
 
