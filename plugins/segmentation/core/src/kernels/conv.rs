@@ -33,7 +33,7 @@ pub(crate) enum Source {
 }
 
 impl Source {
-    fn output(self, h: usize, w: usize) -> (usize, usize) {
+    pub(crate) fn output(self, h: usize, w: usize) -> (usize, usize) {
         match self {
             Source::Plain => (h, w),
             Source::Upsampled2 => (2 * h, 2 * w),

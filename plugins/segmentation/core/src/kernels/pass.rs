@@ -143,15 +143,11 @@ impl Pass {
 
     /// A block on `inputs` of `size` (before `source`); its output's normalisation pending.
     fn block(&self, block: &Block, inputs: &[Operand], size: [usize; 3], source: Source, scratch: &mut Scratch) -> Pending {
-        let b = size[0];
         let mut first = scratch.take();
         let m = self.conv(&block.conv1, inputs, size, source, scratch, &mut first, true);
         let first = Pending { data: first, channels: block.conv1.cout, affine: Some(affine(&m, &block.norm1, block.conv1.cout)) };
-        let out_size = match source {
-            Source::Plain => size,
-            Source::Pooled2 => [b, size[1] / 2, size[2] / 2],
-            Source::Upsampled2 => [b, size[1] * 2, size[2] * 2],
-        };
+        let (oh, ow) = source.output(size[1], size[2]);
+        let out_size = [size[0], oh, ow];
         let mut second = scratch.take();
         let m = self.conv(&block.conv2, &[first.operand()], out_size, Source::Plain, scratch, &mut second, true);
         scratch.free.push(first.data);
