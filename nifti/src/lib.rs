@@ -12,11 +12,11 @@
 //! every error names the file.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use flate2::Compression;
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use isotherm_sdk::abi::{Geometry, LabelEntry, LabelMap, Volume, VoxelData};
 use isotherm_sdk::volume::validate_geometry;
@@ -276,15 +276,14 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<Header> {
 
 fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read>> {
     let file = File::open(path).map_err(|e| NiftiError { path: path.to_path_buf(), problem: format!("cannot open: {e}") })?;
-    let mut reader = BufReader::new(file);
-    let mut magic = [0u8; 2];
-    let n = read_fully(&mut reader, &mut magic).map_err(|e| NiftiError { path: path.to_path_buf(), problem: e.to_string() })?;
-    let head = std::io::Cursor::new(magic[..n].to_vec()).chain(reader);
-    Ok(if n == 2 && magic == [0x1f, 0x8b] { Box::new(MultiGzDecoder::new(head)) } else { Box::new(head) })
+    // One buffer of 1 MiB feeds the inflater directly (bufread decoder: no second buffer).
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let head = reader.fill_buf().map_err(|e| NiftiError { path: path.to_path_buf(), problem: e.to_string() })?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) { Box::new(MultiGzDecoder::new(reader)) } else { Box::new(reader) })
 }
 
 /// Reads until `buf` is full or the stream ends; returns the count.
-fn read_fully(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_fully(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
@@ -343,8 +342,10 @@ pub fn read_header(path: &Path) -> Result<Header> {
     parse_header(&buf[..n], path)
 }
 
-/// Raw voxel bytes of volume `index` (0-based along dims 4+), in file byte order.
-fn read_volume_bytes(path: &Path, index: u64) -> Result<(Header, Vec<u8>)> {
+/// A reader positioned at the voxel data of volume `index`, the file it reads, and the
+/// most bytes that file can possibly hold (its length, or the deflate limit of ~1032:1
+/// for gzip), so a header declaring more is refused before anything is allocated.
+fn open_voxel_data(path: &Path, index: u64) -> Result<(Header, Box<dyn Read>, PathBuf)> {
     let header_path = header_file_for(path)?;
     let path = header_path.as_path();
     let mut r = open_maybe_gz(path)?;
@@ -354,7 +355,6 @@ fn read_volume_bytes(path: &Path, index: u64) -> Result<(Header, Vec<u8>)> {
     if index >= h.volume_count() {
         return err(path, format!("volume {index} requested, the file has {} (dims {:?})", h.volume_count(), h.dims));
     }
-    let header_len = if h.version == Version::Nifti1 { 348 } else { 540 };
     let volume_bytes = h.voxels_per_volume() * h.bytes_per_voxel();
     let (mut data, start, data_path): (Box<dyn Read>, u64, PathBuf) = if h.single_file {
         // `head` consumed up to 540 bytes; go on from there.
@@ -367,21 +367,59 @@ fn read_volume_bytes(path: &Path, index: u64) -> Result<(Header, Vec<u8>)> {
             (r, offset - consumed, path.to_path_buf())
         }
     } else {
-        let _ = header_len;
         let img = image_file_for(path)?;
         (open_maybe_gz(&img)?, h.vox_offset.saturating_add(index * volume_bytes), img)
     };
+    let on_disk = std::fs::metadata(&data_path).map(|m| m.len()).unwrap_or(u64::MAX);
+    let holds_at_most = if is_gzip(&data_path) { on_disk.saturating_mul(1100) } else { on_disk };
+    if volume_bytes > holds_at_most {
+        return err(&data_path, format!("truncated: expected {volume_bytes} bytes of voxel data for dims {:?}, the file is only {on_disk} bytes", &h.dims[..3]));
+    }
     let skipped = std::io::copy(&mut (&mut data).take(start), &mut std::io::sink()).map_err(|e| io_problem(&data_path, "the data offset", e))?;
     if skipped < start {
         return err(&data_path, format!("truncated: voxel data should start at byte {} but the file ends first", start));
     }
-    // Grows with the bytes that arrive, capped by what the header declared.
-    let mut bytes = Vec::with_capacity(volume_bytes.min(64 << 20) as usize);
-    (&mut data).take(volume_bytes).read_to_end(&mut bytes).map_err(|e| io_problem(&data_path, "the voxel data", e))?;
-    if (bytes.len() as u64) < volume_bytes {
-        return err(&data_path, format!("truncated: expected {volume_bytes} bytes of voxel data for dims {:?}, found {}", &h.dims[..3], bytes.len()));
+    Ok((h, data, data_path))
+}
+
+fn is_gzip(path: &Path) -> bool {
+    let mut magic = [0u8; 2];
+    File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == [0x1f, 0x8b]
+}
+
+/// Fills `buf` from the voxel data, or says how short it came up.
+fn fill(data: &mut dyn Read, buf: &mut [u8], h: &Header, data_path: &Path) -> Result<()> {
+    let got = read_fully(data, buf).map_err(|e| io_problem(data_path, "the voxel data", e))?;
+    if got < buf.len() {
+        return err(data_path, format!("truncated: expected {} bytes of voxel data for dims {:?}, found {got}", buf.len(), &h.dims[..3]));
     }
+    Ok(())
+}
+
+/// Raw voxel bytes of volume `index` (0-based along dims 4+), in file byte order.
+fn read_volume_bytes(path: &Path, index: u64) -> Result<(Header, Vec<u8>)> {
+    let (h, mut data, data_path) = open_voxel_data(path, index)?;
+    let mut bytes = vec![0u8; (h.voxels_per_volume() * h.bytes_per_voxel()) as usize];
+    fill(&mut *data, &mut bytes, &h, &data_path)?;
     Ok((h, bytes))
+}
+
+/// 16-bit voxels (`i16` or `u16`) of volume `index`, read straight into their final
+/// buffer (a CT is 10^8 bytes: no second copy), swapped in place when the file's byte
+/// order differs from this machine's.
+fn read_volume_16<T: Copy + Default>(path: &Path, index: u64, swap: fn(T) -> T) -> Result<(Header, Vec<T>)> {
+    const { assert!(std::mem::size_of::<T>() == 2) };
+    let (h, mut data, data_path) = open_voxel_data(path, index)?;
+    debug_assert_eq!(h.bytes_per_voxel(), 2);
+    let mut words = vec![T::default(); h.voxels_per_volume() as usize];
+    // SAFETY: only called with i16 and u16, which have no invalid bit patterns; the
+    // byte view covers exactly `words`.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 2) };
+    fill(&mut *data, bytes, &h, &data_path)?;
+    if h.little_endian != cfg!(target_endian = "little") {
+        words.iter_mut().for_each(|w| *w = swap(*w));
+    }
+    Ok((h, words))
 }
 
 fn decode(h: &Header, bytes: &[u8]) -> Vec<f64> {
@@ -417,15 +455,17 @@ fn has_scaling(h: &Header) -> bool {
 /// Reads volume `index` of a scalar image. u8 and i16 stay as they are (CT in HU is
 /// usually i16); everything else, and anything with `scl_slope`, becomes f32.
 pub fn read_volume(path: &Path, index: u64) -> Result<Volume> {
+    let h = read_header(path)?;
+    if h.datatype == 4 && !has_scaling(&h) {
+        // The common CT case (i16 in HU): read straight into the volume's buffer.
+        let (h, words) = read_volume_16(path, index, i16::swap_bytes)?;
+        let geometry = h.geometry().map_err(|e| NiftiError { path: path.to_path_buf(), problem: e })?;
+        return Ok(Volume { geometry, data: VoxelData::I16(words.into()) });
+    }
     let (h, bytes) = read_volume_bytes(path, index)?;
     let geometry = h.geometry().map_err(|e| NiftiError { path: path.to_path_buf(), problem: e })?;
     let data = match (h.datatype, has_scaling(&h)) {
         (2, false) => VoxelData::U8(bytes.into()),
-        (4, false) => {
-            // The common CT case, decoded directly (no f64 detour for 10^7 voxels).
-            let le = h.little_endian;
-            VoxelData::I16(bytes.chunks_exact(2).map(|c| if le { i16::from_le_bytes([c[0], c[1]]) } else { i16::from_be_bytes([c[0], c[1]]) }).collect())
-        }
         _ => {
             let (slope, inter) = if has_scaling(&h) { (h.scl_slope, h.scl_inter) } else { (1.0, 0.0) };
             let values: Vec<f32> = decode(&h, &bytes).into_iter().map(|v| (v * slope + inter) as f32).collect();

@@ -148,6 +148,9 @@ fn malformed_files_fail_cleanly_with_the_file_named() {
     }
     expect_error("claims_more.nii", &big, "truncated");
     expect_error("truncated_data.nii", &ok[..ok.len() - 10], "truncated: expected 48 bytes");
+    // The int16 CT path reads straight into its buffer: a short file still says so.
+    let i16_file = std::fs::read(data_dir().join("n1_i16_be.nii")).unwrap();
+    expect_error("truncated_i16.nii", &i16_file[..i16_file.len() - 7], "truncated: expected 240 bytes");
     expect_error("vox_offset_inside.nii", &patch(108, &100f32.to_le_bytes()), "points inside the 348-byte header");
     expect_error("vox_offset_beyond.nii", &patch(108, &1.0e6f32.to_le_bytes()), "truncated");
     expect_error("vox_offset_nan.nii", &patch(108, &f32::NAN.to_le_bytes()), "vox_offset");

@@ -91,6 +91,15 @@ img = nib.Nifti1Image(d, affine(np.eye(3), [1.0, 1.0, 1.0], [0, 0, 0]))
 nib.save(img, "n1_4d_u16.nii.gz")
 record("n1_4d_u16.nii.gz", img, volume=2)
 
+# 7. Big-endian int16 single file: the CT case, read straight into its buffer and swapped.
+d = rng.integers(-1024, 3000, size=(6, 5, 4)).astype(">i2")
+img = nib.Nifti1Image(d, affine(np.eye(3), [0.7, 0.7, 2.0], [-100, -80, 40]))
+img.header.set_data_dtype(">i2")
+hdr = img.header.as_byteswapped(">")
+img = nib.Nifti1Image(d, img.affine, hdr)
+nib.save(img, "n1_i16_be.nii")
+record("n1_i16_be.nii", img)
+
 with open("expected.json", "w") as f:
     json.dump(expected, f, indent=1)
 print("wrote", ", ".join(expected))
