@@ -67,7 +67,7 @@ echo "== segmentation network"
 $R/isotherm-segmentation bench --size full --device cpu --out $out/segmentation
 $tvenv/bin/python bench/segmentation_torch.py assets/models/segmentation $out/segmentation
 
-echo "== plugin load (each plugin in a fresh process: manifest, model hashes, dlopen, ABI check, describe)"
+echo "== plugin load (each plugin in a fresh process, best of 3: manifest, model hashes, dlopen, ABI check, describe)"
 $R/isotherm-bench plugin-load --out $out/plugin-load > $out/plugin-load.log
 python3 - "$out/plugin-load/case.json" <<'PY'
 import json, sys

@@ -4,7 +4,7 @@
 //!
 //! Rows: `mc` (marching cubes of a liver mask), `components` (26-connected labelling of
 //! a mask with thousands of blobs), `nifti` (reading a 512 x 512 x 300 int16 .nii.gz),
-//! `plugin-load` (each plugin of the build tree loaded in a fresh process).
+//! `plugin-load` (each plugin of the build tree loaded in a fresh process, best of 3).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -143,12 +143,19 @@ fn plugin_load(out: &Path, manifest: Option<String>) -> Result<(), String> {
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
             let mut rows = Vec::new();
             for m in search.manifests() {
-                let o = std::process::Command::new(&exe).args(["plugin-load", "--out"]).arg(out).arg("--manifest").arg(&m).output().map_err(|e| e.to_string())?;
-                if !o.status.success() {
-                    return Err(format!("{}: {}", m.display(), String::from_utf8_lossy(&o.stderr)));
+                // Best of 3 fresh processes, like every other row's best of 3.
+                let mut best: Option<serde_json::Value> = None;
+                for _ in 0..3 {
+                    let o = std::process::Command::new(&exe).args(["plugin-load", "--out"]).arg(out).arg("--manifest").arg(&m).output().map_err(|e| e.to_string())?;
+                    if !o.status.success() {
+                        return Err(format!("{}: {}", m.display(), String::from_utf8_lossy(&o.stderr)));
+                    }
+                    let row: serde_json::Value = serde_json::from_slice(&o.stdout).map_err(|e| e.to_string())?;
+                    if best.as_ref().is_none_or(|b| row["seconds"].as_f64() < b["seconds"].as_f64()) {
+                        best = Some(row);
+                    }
                 }
-                let row: serde_json::Value = serde_json::from_slice(&o.stdout).map_err(|e| e.to_string())?;
-                rows.push(row);
+                rows.extend(best);
             }
             write_case(out, json!({"row": "plugin load", "plugins": rows}))
         }
