@@ -4,7 +4,7 @@
 # bench/.venv-torch, builds Isotherm in release, writes each row's input once, times
 # Isotherm and the peers on it, and prints the table (bench/table.py) that the README
 # shows. The rows file is bench/out-all/rows.jsonl; each tool's own output is above it.
-#   bash bench/all.sh            # about 10 minutes on 2 cores after the first build
+#   bash bench/all.sh            # about 17 minutes on 2 cores after the first build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/out-all
