@@ -1,17 +1,17 @@
-//! Per-lesion feature extraction from a CT and a label map: crop each lesion, apply
-//! the re-segmentation range and the discretisation, compute every family.
+//! Per-lesion feature extraction from a CT and a label map: cut each lesion's
+//! neighbourhood, process it as the protocol says (interpolation, re-segmentation),
+//! discretise, compute every family.
 
 use isotherm_sdk::prelude::*;
 use isotherm_sdk::volume::VoxelBox;
 
-use crate::features::{self, Features, Roi, roi::Discretisation};
+use crate::features::{self, Features};
+use crate::preprocess;
+use crate::presets::Protocol;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub discretisation: Discretisation,
-    /// Re-segmentation range, HU: voxels outside it leave the intensity ROI (the
-    /// morphological ROI keeps them), as IBSI prescribes.
-    pub resegment: (f64, f64),
+    pub protocol: Protocol,
     /// 0 = every non-zero value is a lesion (a single value is split by connectivity).
     pub label: u16,
 }
@@ -22,51 +22,56 @@ pub struct Lesion {
     pub features: Features,
 }
 
+/// How far (mm) the features look beyond the ROI: the local-peak sphere of 1 cm^3.
+const LOOKS_BEYOND_MM: f64 = 6.3;
+/// Extra voxels cut around a lesion, so that interpolation near the cut's sides sees the
+/// scan as it is (the cubic spline's prefilter fades within 8 voxels).
+const CUT_MARGIN: usize = 8;
+
 pub fn extract(ct: &Volume, map: &LabelMap, s: &Settings, host: &Host<'_>) -> Result<Vec<Lesion>, PluginError> {
     if !map.geometry.same_grid(&ct.geometry, 1e-3) {
         return Err(PluginError::invalid_input("the mask is not on the CT's grid; resample it first"));
     }
-    // Everything happens inside the lesions' box (plus one voxel, where every family
-    // needs to look): a 40 mm lesion in a 512 x 512 scan costs what the lesion costs.
+    let p = &s.protocol;
+    let scan = ct.geometry;
+    let dims = scan.dims_usize();
+    let finest = p.resampling.map(|r| r.spacing_on(&scan)).unwrap_or(scan.spacing).iter().chain(&scan.spacing).fold(f64::INFINITY, |a, &b| a.min(b));
+    let reach = (LOOKS_BEYOND_MM / finest).ceil() as usize + 1;
+    let margin = if p.resampling.is_some() { CUT_MARGIN } else { 0 };
+    // Everything happens inside the lesions' box and then each lesion's neighbourhood:
+    // a 40 mm lesion in a 512 x 512 scan costs what the lesion costs.
     let Some(region) = map.bounding_box(s.label) else {
         return Err(PluginError::invalid_input("the mask has no lesion"));
     };
-    let region = region.grown(1, map.geometry.dims_usize());
+    let region = region.grown(reach + margin, dims);
     let (ct, map) = (ct.crop(&region), map.crop(&region));
-    let g = ct.geometry;
-    let hu = ct.to_f32();
+    let dims = region.dims();
+    let hu_region = ct.to_f32();
     let found = map.lesions(s.label);
     let mut out = Vec::new();
     for (n, (id, mask)) in found.iter().enumerate() {
         host.checkpoint()?;
         host.progress(n as f32 / found.len() as f32, &format!("lesion {id}"));
-        let dims = g.dims_usize();
-        let b = VoxelBox::around(dims, |i| mask[i]).expect("a lesion has voxels").grown(1, dims);
-        let cd = b.dims();
-        let image: Vec<f64> = b.cut(&hu, dims).into_iter().map(f64::from).collect();
-        let morph_mask = b.cut(mask, dims);
-        let intensity_mask: Vec<bool> = morph_mask.iter().zip(&image).map(|(&m, &v)| m && v >= s.resegment.0 && v <= s.resegment.1).collect();
-        if !intensity_mask.iter().any(|&m| m) {
-            return Err(PluginError::invalid_input(format!("lesion {id} has no voxel within the re-segmentation range {:?} HU", s.resegment)));
+        let lesion = VoxelBox::around(dims, |i| mask[i]).expect("a lesion has voxels");
+        let cut = lesion.grown(reach + margin, dims);
+        let hu: Vec<f32> = cut.cut(&hu_region, dims);
+        let roi = cut.cut(mask, dims);
+        // The new grid is the whole scan's centred grid (IBSI), not the cut's.
+        let in_scan = VoxelBox { lo: [0, 1, 2].map(|a| region.lo[a] + cut.lo[a]), hi: [0, 1, 2].map(|a| region.lo[a] + cut.hi[a]) };
+        let to = p.resampling.map(|r| scan.centred_grid_within(&in_scan, r.spacing_on(&scan), margin));
+        let prepared = preprocess::prepare_onto(&hu, &roi, &scan.crop(&in_scan), to.as_ref(), p.resampling.as_ref(), &p.resegmentation);
+        let g = prepared.geometry;
+        let gd = g.dims_usize();
+        let Some(b) = VoxelBox::around(gd, |i| prepared.morphological[i]) else {
+            return Err(PluginError::invalid_input(format!("lesion {id} vanishes when resampled (smaller than half a voxel of the new grid)")));
+        };
+        if !prepared.intensity.iter().any(|&m| m) {
+            return Err(PluginError::invalid_input(format!("lesion {id} has no voxel left after re-segmentation ({:?})", p.resegmentation)));
         }
-        let morph_roi = Roi::new(cd, g.spacing, &image, &morph_mask, s.discretisation);
-        let roi = Roi::new(cd, g.spacing, &image, &intensity_mask, s.discretisation);
-        // Morphology (on the morphological ROI) and the other families run side by side.
-        let (mut f, texture) = rayon::join(
-            || {
-                let mut f = Features::new();
-                features::morph::features(&morph_roi, &mut f);
-                f
-            },
-            || features::texture_and_intensity(&roi),
-        );
-        // Integrated intensity uses the intensity ROI's mean over the morphological volume.
-        let mean = roi.roi_values().iter().sum::<f64>() / roi.count() as f64;
-        if let Some(v) = f.get("morph_volume").copied() {
-            f.insert("morph_integ_int".into(), v * mean);
-        }
-        f.extend(texture);
-        out.push(Lesion { id: *id, voxels: morph_roi.count(), features: f });
+        let b = b.grown(reach, gd);
+        let (image, morph, intensity) = (b.cut(&prepared.image, gd), b.cut(&prepared.morphological, gd), b.cut(&prepared.intensity, gd));
+        let f = features::of_masks(b.dims(), g.spacing, &image, &morph, &intensity, p.discretisation, p.ivh);
+        out.push(Lesion { id: *id, voxels: morph.iter().filter(|m| **m).count(), features: f });
     }
     host.progress(1.0, "done");
     Ok(out)

@@ -16,16 +16,16 @@ use isotherm_sdk::prelude::*;
 use rayon::prelude::*;
 
 use crate::extract::{self, Settings};
-use crate::features::roi::Discretisation;
 use crate::risk;
 
 /// Covariates measured from the images unless the user names others: tumour burden plus
 /// the radiomics features of the shipped demo model.
 pub const DEFAULT_FEATURES: [&str; 5] = ["tumour_count", "tumour_size_mm", "morph_sphericity", "stat_mean", "cm_joint_entr_3D_comb"];
 
-/// The plugin's default extraction settings (bin width 25 HU from -500, range [-500, 400]).
+/// The plugin's default extraction settings (no resampling, bin width 25 HU from -500,
+/// range [-500, 400]: IBSI configuration A's processing).
 pub fn default_settings() -> Settings {
-    Settings { discretisation: Discretisation::BinWidth { width: 25.0, lower: -500.0 }, resegment: (-500.0, 400.0), label: 0 }
+    Settings { protocol: crate::presets::preset("ibsi-ct-a").expect("a preset"), label: 0 }
 }
 
 /// True when the CSV's header names image columns.

@@ -1,5 +1,7 @@
 //! Radiomics plugin: IBSI-compliant features per lesion, validated on the IBSI digital
-//! phantom (every one of its 482 reference values; `tests/ibsi_phantom.rs`).
+//! phantom (every one of its 482 reference values; `tests/ibsi_phantom.rs`) and on the
+//! IBSI lung CT in configurations A-E (`tests/ibsi_ct.rs`), whose image processing is
+//! `preprocess` and whose configurations are `presets`.
 //!
 //! Families: morphology, local intensity, intensity statistics, intensity histogram,
 //! intensity-volume histogram, GLCM, GLRLM, GLSZM, GLDZM, NGTDM, NGLDM, with the IBSI
@@ -14,6 +16,8 @@ pub mod extract;
 pub mod features;
 pub mod imaging;
 pub mod names;
+pub mod preprocess;
+pub mod presets;
 pub mod prognosis;
 pub mod risk;
 
@@ -31,6 +35,11 @@ impl Plugin for Radiomics {
             .input(InputSpec::label_map("mask", "Lesions").help("Each label value is a lesion; a binary mask is split into connected lesions"))
             .output(OutputSpec::new("features", NodeKind::Report, "One row per lesion, one column per IBSI feature"))
             .output(OutputSpec::new("prognosis", NodeKind::Report, "Risk score and group, survival at 1-3 years, the survival curve, risk contributions"))
+            .param(ParamSpec::choice("preset", "Processing preset", &["custom", "ibsi-ct-a", "ibsi-ct-b", "ibsi-ct-c", "ibsi-ct-d", "ibsi-ct-e"], "custom").help("An IBSI lung-CT configuration (A-E), or custom: the options below"))
+            .param(ParamSpec::number("spacing", "Resample to", 0.0).range(0.0, 20.0).unit("mm").help("Isotropic voxel spacing, grid centres aligned (IBSI); 0 = keep the scan's grid"))
+            .param(ParamSpec::bool("in_plane", "Resample in-plane only", false).help("Keep the slices (2D resampling)"))
+            .param(ParamSpec::choice("interpolation", "Interpolation", &["linear", "cubic_spline"], "linear").help("Image interpolation; the ROI is interpolated linearly and kept at >= 0.5"))
+            .param(ParamSpec::bool("outliers_3sd", "Remove outliers", false).help("Re-segmentation also drops voxels beyond mean +- 3 SD"))
             .param(ParamSpec::choice("discretisation", "Discretisation", &["fixed_bin_size", "fixed_bin_number"], "fixed_bin_size"))
             .param(ParamSpec::number("bin_width", "Bin width", 25.0).range(0.1, 1000.0).unit("HU").help("For fixed bin size, from the re-segmentation minimum"))
             .param(ParamSpec::integer("bins", "Bin number", 32).range(2.0, 1024.0).help("For fixed bin number"))
@@ -47,15 +56,11 @@ impl Plugin for Radiomics {
     fn run(request: &Request<'_>, host: &Host<'_>) -> Result<RunOutput, PluginError> {
         let ct = request.volume("ct")?;
         let mask = request.label_map("mask")?;
-        let resegment = (request.number("resegment_min")?, request.number("resegment_max")?);
-        if resegment.0 >= resegment.1 {
-            return Err(PluginError::invalid_input("resegment_min must be below resegment_max"));
-        }
-        let discretisation = match request.choice("discretisation")? {
-            "fixed_bin_number" => Discretisation::BinNumber(request.integer("bins")? as u32),
-            _ => Discretisation::BinWidth { width: request.number("bin_width")?, lower: resegment.0 },
+        let protocol = match presets::preset(request.choice("preset")?) {
+            Some(p) => p,
+            None => custom_protocol(request)?,
         };
-        let settings = extract::Settings { discretisation, resegment, label: request.integer("label")? as u16 };
+        let settings = extract::Settings { protocol, label: request.integer("label")? as u16 };
         let lesions = extract::extract(ct, mask, &settings, host)?;
         let mut output = to_output(&lesions);
         if request.bool("prognosis")? && !lesions.is_empty() && request.raw().models.iter().any(|m| m.name.as_str() == "prognosis") {
@@ -75,6 +80,32 @@ impl Plugin for Radiomics {
         }
         Ok(output)
     }
+}
+
+/// The protocol the individual parameters describe.
+fn custom_protocol(request: &Request<'_>) -> Result<presets::Protocol, PluginError> {
+    let resegment = (request.number("resegment_min")?, request.number("resegment_max")?);
+    if resegment.0 >= resegment.1 {
+        return Err(PluginError::invalid_input("resegment_min must be below resegment_max"));
+    }
+    let discretisation = match request.choice("discretisation")? {
+        "fixed_bin_number" => Discretisation::BinNumber(request.integer("bins")? as u32),
+        _ => Discretisation::BinWidth { width: request.number("bin_width")?, lower: resegment.0 },
+    };
+    let spacing = request.number("spacing")?;
+    let in_plane = request.bool("in_plane")?;
+    let resampling = (spacing > 0.0).then(|| preprocess::Resampling {
+        spacing: [Some(spacing), Some(spacing), (!in_plane).then_some(spacing)],
+        image: if request.choice("interpolation").ok() == Some("cubic_spline") { preprocess::Interpolation::CubicSpline } else { preprocess::Interpolation::Linear },
+        round: true,
+        partial_volume: 0.5,
+    });
+    Ok(presets::Protocol {
+        resampling,
+        resegmentation: preprocess::Resegmentation { range: Some(resegment), outliers_3sd: request.bool("outliers_3sd")? },
+        discretisation,
+        ivh: features::roi::Ivh::Intensities { range: Some(resegment) },
+    })
 }
 
 /// The prognosis model pinned in the manifest (`prognosis` = metadata TOML,

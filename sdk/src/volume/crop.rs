@@ -77,6 +77,27 @@ impl VoxelBox {
 }
 
 impl Geometry {
+    /// The part of this scan's [`Geometry::centred_grid`] that lies inside the box `cut`
+    /// of its voxels, `margin` voxels in from the box's sides (not from the scan's own
+    /// edges, where the centred grid overhangs): a lesion's neighbourhood resampled on
+    /// the grid the whole scan would have, from the cut alone.
+    pub fn centred_grid_within(&self, cut: &VoxelBox, spacing: [f64; 3], margin: usize) -> Geometry {
+        let full = self.centred_grid(spacing);
+        let first = self.world_to_index(full.origin);
+        let mut lo = [0usize; 3];
+        let mut dims = [0u32; 3];
+        for a in 0..3 {
+            let n = self.dims[a] as usize;
+            let scale = self.spacing[a] / spacing[a];
+            let last = full.dims[a] as usize - 1;
+            let start = if cut.lo[a] == 0 { 0 } else { ((((cut.lo[a] + margin) as f64 - first[a]) * scale - 1e-9).ceil().max(0.0) as usize).min(last) };
+            let end = if cut.hi[a] + 1 == n { last } else { ((((cut.hi[a].saturating_sub(margin)) as f64 - first[a]) * scale + 1e-9).floor().max(0.0) as usize).min(last) };
+            lo[a] = start;
+            dims[a] = (end.max(start) - start + 1) as u32;
+        }
+        Geometry { dims, spacing, origin: full.index_to_world(lo.map(|l| l as f64)), direction: self.direction }
+    }
+
     /// The grid of the voxels in `b` (same spacing and direction, origin moved).
     pub fn crop(&self, b: &VoxelBox) -> Geometry {
         let mut g = *self;

@@ -105,6 +105,24 @@ impl Geometry {
         self.world_to_index_map().apply(p)
     }
 
+    /// The grid with `spacing` that covers this one and shares its centre: IBSI's
+    /// "align grid centres" (3WE3). Along each axis n' = ceil(n s / s') voxels, the first
+    /// at (s (n - 1) - s' (n' - 1)) / 2 mm from this grid's first, same directions. An
+    /// axis given its own spacing keeps its voxels exactly (in-plane resampling).
+    pub fn centred_grid(&self, spacing: [f64; 3]) -> Geometry {
+        let mut dims = self.dims;
+        let mut first = [0.0; 3];
+        for a in 0..3 {
+            let (n, s, t) = (self.dims[a] as f64, self.spacing[a], spacing[a]);
+            let cover = n * s / t;
+            // Within rounding of a whole number, it is that number (2 x 1.0 / 2.0 is 1).
+            let m = if (cover - cover.round()).abs() < 1e-6 { cover.round() } else { cover.ceil() };
+            dims[a] = m.max(1.0) as u32;
+            first[a] = (s * (n - 1.0) - t * (m.max(1.0) - 1.0)) / 2.0 / s;
+        }
+        Geometry { dims, spacing, origin: self.index_to_world(first), direction: self.direction }
+    }
+
     /// Volume of one voxel in mm^3 (|det| of the linear part).
     pub fn voxel_volume_mm3(&self) -> f64 {
         det3(&self.linear()).abs()

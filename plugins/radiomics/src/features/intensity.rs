@@ -2,6 +2,7 @@
 //! histogram and local intensity peaks (IBSI-1 chapters 3.2-3.5).
 
 use super::{Features, Roi, plogp};
+use super::roi::Ivh;
 
 /// Linear-interpolation percentile of sorted data (numpy's default).
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -93,19 +94,21 @@ pub fn histogram(roi: &Roi, out: &mut Features) {
     out.insert("ih_min_grad_g".into(), (imin + 1) as f64);
 }
 
-/// Intensity-volume histogram on the grey levels (each level a possible intensity).
+/// Intensity-volume histogram: volume fractions at intensity fractions and intensities
+/// at volume fractions, on the intensities [`Ivh`] chooses.
 pub fn volume_histogram(roi: &Roi, out: &mut Features) {
-    let levels = roi.roi_levels();
-    let n = levels.len() as f64;
-    let (lo, hi) = (*levels.iter().min().unwrap() as f64, *levels.iter().max().unwrap() as f64);
-    // Fraction of the volume at or above level i.
-    let v = |i: f64| levels.iter().filter(|&&l| l as f64 >= i).count() as f64 / n;
-    let steps: Vec<f64> = (lo as i64..=hi as i64).map(|i| i as f64).collect();
+    let (mut values, lo, hi, step) = ivh_values(roi);
+    values.sort_by(f64::total_cmp);
+    let n = values.len() as f64;
+    // Fraction of the volume at or above intensity i.
+    let v = |i: f64| (values.len() - values.partition_point(|&x| x < i - 1e-9 * step)) as f64 / n;
+    let count = ((hi - lo) / step + 1e-9).floor() as usize + 1;
+    let steps: Vec<f64> = (0..count).map(|k| lo + k as f64 * step).collect();
     let volume_at_fraction = |gamma: f64| {
-        let threshold = steps.iter().copied().find(|&i| (i - lo) / (hi - lo).max(1e-12) >= gamma).unwrap_or(hi);
+        let threshold = steps.iter().copied().find(|&i| (i - lo) / (hi - lo).max(1e-12) >= gamma - 1e-12).unwrap_or(hi);
         v(threshold)
     };
-    let intensity_at_volume = |fraction: f64| steps.iter().copied().find(|&i| v(i) <= fraction).unwrap_or(hi + 1.0);
+    let intensity_at_volume = |fraction: f64| steps.iter().copied().find(|&i| v(i) <= fraction).unwrap_or(hi + step);
     let (v10, v90) = (volume_at_fraction(0.1), volume_at_fraction(0.9));
     let (i10, i90) = (intensity_at_volume(0.1), intensity_at_volume(0.9));
     out.insert("ivh_v10".into(), v10);
@@ -114,6 +117,33 @@ pub fn volume_histogram(roi: &Roi, out: &mut Features) {
     out.insert("ivh_i90".into(), i90);
     out.insert("ivh_diff_v10_v90".into(), v10 - v90);
     out.insert("ivh_diff_i10_i90".into(), i10 - i90);
+}
+
+/// Each ROI voxel's IVH intensity, and the histogram's range and step (IBSI's three
+/// cases, [`Ivh`]).
+fn ivh_values(roi: &Roi) -> (Vec<f64>, f64, f64, f64) {
+    let values = roi.roi_values();
+    let (min, max) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    match roi.ivh {
+        Ivh::Levels => {
+            let levels: Vec<f64> = roi.roi_levels().into_iter().map(f64::from).collect();
+            let (lo, hi) = levels.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            (levels, lo, hi, 1.0)
+        }
+        Ivh::Intensities { range } => {
+            let (lo, hi) = range.unwrap_or((min, max));
+            (values, lo, hi, 1.0)
+        }
+        Ivh::BinWidth { width, lower, upper } => {
+            let centre = |v: f64| lower + (((v - lower) / width).floor() + 0.5) * width;
+            (values.into_iter().map(centre).collect(), lower + 0.5 * width, upper - 0.5 * width, width)
+        }
+        Ivh::BinNumber(bins) => {
+            let nb = bins as f64;
+            let level = |v: f64| if max > min { ((nb * (v - min) / (max - min)).floor() + 1.0).min(nb) } else { 1.0 };
+            (values.into_iter().map(level).collect(), 1.0, nb, 1.0)
+        }
+    }
 }
 
 /// Mean intensity in a 1 cm^3 sphere (radius 6.2 mm) around each ROI voxel: the

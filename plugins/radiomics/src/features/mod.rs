@@ -38,6 +38,30 @@ pub fn all(roi: &Roi) -> Features {
     f
 }
 
+/// Every family on an ROI whose two masks differ after re-segmentation (IBSI,
+/// "Intensity and morphological masks"): morphology on the morphological mask, the other
+/// families on the intensity mask; integrated intensity is the morphological volume
+/// times the intensity mask's mean.
+pub fn of_masks(dims: [usize; 3], spacing: [f64; 3], image: &[f64], morphological: &[bool], intensity: &[bool], d: roi::Discretisation, ivh: roi::Ivh) -> Features {
+    let morph_roi = Roi::new(dims, spacing, image, morphological, d);
+    let roi = Roi::new(dims, spacing, image, intensity, d).with_ivh(ivh).with_morphological(morphological);
+    let (mut f, texture) = rayon::join(
+        || {
+            let mut f = Features::new();
+            morph::shape(&morph_roi, &mut f);
+            morph::intensity_weighted(&morph_roi, &roi, &mut f);
+            f
+        },
+        || texture_and_intensity(&roi),
+    );
+    let mean = roi.roi_values().iter().sum::<f64>() / roi.count() as f64;
+    if let Some(v) = f.get("morph_volume").copied() {
+        f.insert("morph_integ_int".into(), v * mean);
+    }
+    f.extend(texture);
+    f
+}
+
 /// Every family except morphology, on the intensity ROI. The families are independent,
 /// so they run side by side.
 pub fn texture_and_intensity(roi: &Roi) -> Features {

@@ -74,7 +74,31 @@ fn centres(roi: &Roi) -> Vec<[f64; 3]> {
     roi.positions(None).iter().map(|p| [0, 1, 2].map(|a| p[a] as f64 * roi.spacing[a])).collect()
 }
 
+/// The morphological features that weigh intensities: the centre of mass shift
+/// (geometric centre of the morphological mask, intensity-weighted centre of the
+/// intensity mask), Moran's I and Geary's C (on the intensity mask), IBSI's rule when
+/// re-segmentation made the two masks differ.
+pub fn intensity_weighted(morphological: &Roi, intensity: &Roi, out: &mut Features) {
+    let c = centres(morphological);
+    let geo = [0, 1, 2].map(|k| c.iter().map(|p| p[k]).sum::<f64>() / c.len() as f64);
+    let ci = centres(intensity);
+    let vals = intensity.roi_values();
+    let wsum: f64 = vals.iter().sum();
+    let weighted = [0, 1, 2].map(|k| ci.iter().zip(&vals).map(|(p, w)| p[k] * w).sum::<f64>() / wsum);
+    out.insert("morph_com".into(), ((geo[0] - weighted[0]).powi(2) + (geo[1] - weighted[1]).powi(2) + (geo[2] - weighted[2]).powi(2)).sqrt());
+    let (moran, geary) = super::autocorrelation::moran_geary(intensity.dims, intensity.spacing, &intensity.mask, &intensity.values);
+    out.insert("morph_moran_i".into(), moran);
+    out.insert("morph_geary_c".into(), geary);
+}
+
+/// Every morphological feature of one ROI (both masks the same).
 pub fn features(roi: &Roi, out: &mut Features) {
+    shape(roi, out);
+    intensity_weighted(roi, roi, out);
+}
+
+/// The morphological features of the mask alone (and integrated intensity on its mean).
+pub fn shape(roi: &Roi, out: &mut Features) {
     // The mask's surface: marching cubes at 0.5 on the mask padded by one voxel.
     let [nx, ny, nz] = roi.dims;
     let pd = [nx + 2, ny + 2, nz + 2];
@@ -100,15 +124,6 @@ pub fn features(roi: &Roi, out: &mut Features) {
     put("sphericity", (36.0 * pi * v * v).cbrt() / a);
     put("asphericity", (a.powi(3) / (36.0 * pi * v * v)).cbrt() - 1.0);
 
-    // Centre of mass shift: geometric vs intensity-weighted centre of the voxels.
-    let c = centres(roi);
-    let vals = roi.roi_values();
-    let n = c.len() as f64;
-    let geo = [0, 1, 2].map(|k| c.iter().map(|p| p[k]).sum::<f64>() / n);
-    let wsum: f64 = vals.iter().sum();
-    let weighted = [0, 1, 2].map(|k| c.iter().zip(&vals).map(|(p, w)| p[k] * w).sum::<f64>() / wsum);
-    put("com", ((geo[0] - weighted[0]).powi(2) + (geo[1] - weighted[1]).powi(2) + (geo[2] - weighted[2]).powi(2)).sqrt());
-
     // Maximum 3D diameter: the farthest pair of surface vertices lies on the convex hull.
     let verts: Vec<[f64; 3]> = mesh.positions.iter().map(|p| p.map(|x| x as f64)).collect();
     let hull = convex_hull(&verts);
@@ -126,6 +141,9 @@ pub fn features(roi: &Roi, out: &mut Features) {
     put("diam", diam.sqrt());
 
     // Principal axes of the voxel centres (covariance with N - 1).
+    let c = centres(roi);
+    let n = c.len() as f64;
+    let geo = [0, 1, 2].map(|k| c.iter().map(|p| p[k]).sum::<f64>() / n);
     let mut cov = [[0.0; 3]; 3];
     for p in &c {
         for r in 0..3 {
@@ -159,12 +177,10 @@ pub fn features(roi: &Roi, out: &mut Features) {
     put("vol_dens_conv_hull", v / hv);
     put("area_dens_conv_hull", a / ha);
 
-    // Integrated intensity; Moran's I and Geary's C with inverse-distance weights.
-    let mean = vals.iter().sum::<f64>() / n;
+    // Integrated intensity (of_masks replaces the mean by the intensity mask's).
+    let vals = roi.roi_values();
+    let mean = vals.iter().sum::<f64>() / vals.len() as f64;
     put("integ_int", v * mean);
-    let (moran, geary) = super::autocorrelation::moran_geary(roi.dims, roi.spacing, &roi.mask, &roi.values);
-    put("moran_i", moran);
-    put("geary_c", geary);
 }
 
 #[cfg(test)]

@@ -14,6 +14,27 @@ pub struct Roi {
     pub ng: u32,
     /// The full image, for features that look outside the mask (local intensity peaks).
     pub image: Vec<f64>,
+    /// What the intensity-volume histogram is computed on.
+    pub ivh: Ivh,
+    /// The morphological mask, when re-segmentation made the intensity mask (`mask`)
+    /// differ from it: distance zones measure to its edge.
+    pub morphological: Option<Vec<bool>>,
+}
+
+/// The intensities of the intensity-volume histogram and the range it spans (IBSI,
+/// "Intensity-volume histogram features": three cases).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Ivh {
+    /// The texture grey levels, over their range in the ROI (the digital phantom).
+    Levels,
+    /// Calibrated, discrete intensities (CT in HU) as they are, step 1, over `range`
+    /// (the re-segmentation range) or, without one, the ROI's own min..max.
+    Intensities { range: Option<(f64, f64)> },
+    /// Calibrated, continuous: bins of `width` from `lower` to `upper`, each voxel at
+    /// its bin's centre, the range from the first to the last centre.
+    BinWidth { width: f64, lower: f64, upper: f64 },
+    /// Arbitrary units: `n` bins between the ROI's min and max, the range 1..n.
+    BinNumber(u32),
 }
 
 /// How intensities become grey levels.
@@ -43,7 +64,19 @@ impl Roi {
         };
         let levels: Vec<u32> = image.iter().zip(mask).map(|(&v, &m)| if m { level(v) } else { 0 }).collect();
         let ng = levels.iter().copied().max().unwrap_or(0);
-        Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, image: image.to_vec() }
+        Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, image: image.to_vec(), ivh: Ivh::Levels, morphological: None }
+    }
+
+    /// The same ROI with the morphological mask it was re-segmented from.
+    pub fn with_morphological(mut self, mask: &[bool]) -> Roi {
+        self.morphological = (mask != self.mask.as_slice()).then(|| mask.to_vec());
+        self
+    }
+
+    /// The same ROI with its intensity-volume histogram computed as `ivh` says.
+    pub fn with_ivh(mut self, ivh: Ivh) -> Roi {
+        self.ivh = ivh;
+        self
     }
 
     pub fn index(&self, i: usize, j: usize, k: usize) -> usize {

@@ -48,13 +48,20 @@ fn zones(roi: &Roi, slice: Option<usize>) -> Vec<(u32, Vec<[i64; 3]>)> {
 
 /// City-block distance of each ROI voxel to the nearest non-ROI voxel (the grid's
 /// outside counts as non-ROI), in-plane only for 2D.
+/// The distances are to the morphological mask's edge when the ROI has one (IBSI: the
+/// intensity mask may have holes after re-segmentation that are not the ROI's edge).
 fn edge_distance(roi: &Roi, planar: bool) -> Vec<u32> {
-    let mut d: Vec<u32> = roi.mask.iter().map(|&m| if m { u32::MAX } else { 0 }).collect();
+    let mask = roi.morphological.as_deref().unwrap_or(&roi.mask);
+    let mut d: Vec<u32> = mask.iter().map(|&m| if m { u32::MAX } else { 0 }).collect();
+    let positions: Vec<[i64; 3]> = (0..mask.len()).filter(|&i| mask[i]).map(|i| {
+        let (nx, ny) = (roi.dims[0], roi.dims[1]);
+        [(i % nx) as i64, ((i / nx) % ny) as i64, (i / (nx * ny)) as i64]
+    }).collect();
     let steps: Vec<[i64; 3]> = if planar { vec![[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0]] } else { vec![[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]] };
     let mut changed = true;
     while changed {
         changed = false;
-        for p in roi.positions(None) {
+        for p in &positions {
             let i = roi.index(p[0] as usize, p[1] as usize, p[2] as usize);
             let best = steps
                 .iter()
