@@ -77,6 +77,9 @@ enum Command {
         mask: PathBuf,
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+        /// A processing preset (`ibsi-ct-a` ... `ibsi-ct-e`); default: the plugin's defaults.
+        #[arg(long)]
+        preset: Option<String>,
     },
 }
 
@@ -96,7 +99,7 @@ fn main() -> ExitCode {
         }
         Command::Fit { cohort, images, out, alpha, folds, source } => fit(&cohort, &images.features, &out, alpha, folds, &source),
         Command::Predict { model, cohort, images, patient, out } => predict(&model, cohort.as_deref(), &images.features, patient.as_deref(), &out),
-        Command::Bench { ct, mask, repeat } => bench(&ct, &mask, repeat),
+        Command::Bench { ct, mask, repeat, preset } => bench(&ct, &mask, repeat, preset.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -203,14 +206,18 @@ fn predict(dir: &Path, cohort_path: Option<&Path>, features: &[String], patient:
     Ok(())
 }
 
-fn bench(ct: &Path, mask: &Path, repeat: usize) -> Result<(), String> {
+fn bench(ct: &Path, mask: &Path, repeat: usize, preset: Option<&str>) -> Result<(), String> {
     use std::time::Instant;
+    let mut settings = imaging::default_settings();
+    if let Some(name) = preset {
+        settings.protocol = isotherm_radiomics::presets::preset(name).ok_or_else(|| format!("no preset '{name}' (try {})", isotherm_radiomics::presets::IBSI_CT.join(", ")))?;
+    }
     for _ in 0..repeat.max(1) {
         let start = Instant::now();
         let (volume, map) = rayon::join(|| isotherm_nifti::read_volume(ct, 0), || isotherm_nifti::read_label_map(mask));
         let (volume, map) = (volume.map_err(|e| e.to_string())?, map.map_err(|e| e.to_string())?);
         let read = start.elapsed().as_secs_f64();
-        let lesions = imaging::lesions(&volume, &map, &imaging::default_settings())?;
+        let lesions = imaging::lesions(&volume, &map, &settings)?;
         let total = start.elapsed().as_secs_f64();
         let features = lesions.first().map_or(0, |l| l.features.len());
         println!("  {total:.3} s wall (reading both images {read:.3} s, features {:.3} s), {} lesion(s), {features} features", total - read, lesions.len());
