@@ -66,7 +66,14 @@ pub fn extract(ct: &Volume, map: &LabelMap, s: &Settings, host: &Host<'_>) -> Re
             return Err(PluginError::invalid_input(format!("lesion {id} vanishes when resampled (smaller than half a voxel of the new grid)")));
         };
         if !prepared.intensity.iter().any(|&m| m) {
-            return Err(PluginError::invalid_input(format!("lesion {id} has no voxel left after re-segmentation ({:?})", p.resegmentation)));
+            let mut why = Vec::new();
+            if let Some((lo, hi)) = p.resegmentation.range {
+                why.push(format!("the re-segmentation range [{lo}, {hi}] HU"));
+            }
+            if p.resegmentation.outliers_3sd {
+                why.push("the 3-sigma outlier filter".to_string());
+            }
+            return Err(PluginError::invalid_input(format!("lesion {id} has no voxel within {}", why.join(" and "))));
         }
         let b = b.grown(reach, gd);
         let (image, morph, intensity) = (b.cut(&prepared.image, gd), b.cut(&prepared.morphological, gd), b.cut(&prepared.intensity, gd));
