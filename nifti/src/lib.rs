@@ -274,12 +274,14 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<Header> {
     Ok(h)
 }
 
-fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read>> {
+/// The file's bytes, inflated when it is gzip; and whether it was.
+fn open_maybe_gz(path: &Path) -> Result<(Box<dyn Read>, bool)> {
     let file = File::open(path).map_err(|e| NiftiError { path: path.to_path_buf(), problem: format!("cannot open: {e}") })?;
     // One buffer of 1 MiB feeds the inflater directly (bufread decoder: no second buffer).
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let head = reader.fill_buf().map_err(|e| NiftiError { path: path.to_path_buf(), problem: e.to_string() })?;
-    Ok(if head.starts_with(&[0x1f, 0x8b]) { Box::new(MultiGzDecoder::new(reader)) } else { Box::new(reader) })
+    let gz = head.starts_with(&[0x1f, 0x8b]);
+    Ok((if gz { Box::new(MultiGzDecoder::new(reader)) } else { Box::new(reader) }, gz))
 }
 
 /// Reads until `buf` is full or the stream ends; returns the count.
@@ -336,19 +338,19 @@ fn header_file_for(path: &Path) -> Result<PathBuf> {
 pub fn read_header(path: &Path) -> Result<Header> {
     let header_path = header_file_for(path)?;
     let path = header_path.as_path();
-    let mut r = open_maybe_gz(path)?;
+    let (mut r, _) = open_maybe_gz(path)?;
     let mut buf = vec![0u8; 540];
     let n = read_fully(&mut r, &mut buf).map_err(|e| io_problem(path, "the header", e))?;
     parse_header(&buf[..n], path)
 }
 
-/// A reader positioned at the voxel data of volume `index`, the file it reads, and the
-/// most bytes that file can possibly hold (its length, or the deflate limit of ~1032:1
-/// for gzip), so a header declaring more is refused before anything is allocated.
+/// The header, a reader positioned at the voxel data of volume `index`, and the file it
+/// reads. A header declaring more data than that file can hold (its length, or the
+/// deflate limit of ~1032:1 for gzip) is refused here, before anything is allocated.
 fn open_voxel_data(path: &Path, index: u64) -> Result<(Header, Box<dyn Read>, PathBuf)> {
     let header_path = header_file_for(path)?;
     let path = header_path.as_path();
-    let mut r = open_maybe_gz(path)?;
+    let (mut r, header_gz) = open_maybe_gz(path)?;
     let mut head = vec![0u8; 540];
     let n = read_fully(&mut r, &mut head).map_err(|e| io_problem(path, "the header", e))?;
     let h = parse_header(&head[..n], path)?;
@@ -356,22 +358,23 @@ fn open_voxel_data(path: &Path, index: u64) -> Result<(Header, Box<dyn Read>, Pa
         return err(path, format!("volume {index} requested, the file has {} (dims {:?})", h.volume_count(), h.dims));
     }
     let volume_bytes = h.voxels_per_volume() * h.bytes_per_voxel();
-    let (mut data, start, data_path): (Box<dyn Read>, u64, PathBuf) = if h.single_file {
+    let (mut data, start, data_path, gz): (Box<dyn Read>, u64, PathBuf, bool) = if h.single_file {
         // `head` consumed up to 540 bytes; go on from there.
         let consumed = n as u64;
         let offset = h.vox_offset.saturating_add(index * volume_bytes);
         if offset < consumed {
             let rest = head[offset as usize..n].to_vec();
-            (Box::new(std::io::Cursor::new(rest).chain(r)), 0, path.to_path_buf())
+            (Box::new(std::io::Cursor::new(rest).chain(r)), 0, path.to_path_buf(), header_gz)
         } else {
-            (r, offset - consumed, path.to_path_buf())
+            (r, offset - consumed, path.to_path_buf(), header_gz)
         }
     } else {
         let img = image_file_for(path)?;
-        (open_maybe_gz(&img)?, h.vox_offset.saturating_add(index * volume_bytes), img)
+        let (r, gz) = open_maybe_gz(&img)?;
+        (r, h.vox_offset.saturating_add(index * volume_bytes), img, gz)
     };
     let on_disk = std::fs::metadata(&data_path).map(|m| m.len()).unwrap_or(u64::MAX);
-    let holds_at_most = if is_gzip(&data_path) { on_disk.saturating_mul(1100) } else { on_disk };
+    let holds_at_most = if gz { on_disk.saturating_mul(1100) } else { on_disk };
     if volume_bytes > holds_at_most {
         return err(&data_path, format!("truncated: expected {volume_bytes} bytes of voxel data for dims {:?}, the file is only {on_disk} bytes", &h.dims[..3]));
     }
@@ -380,11 +383,6 @@ fn open_voxel_data(path: &Path, index: u64) -> Result<(Header, Box<dyn Read>, Pa
         return err(&data_path, format!("truncated: voxel data should start at byte {} but the file ends first", start));
     }
     Ok((h, data, data_path))
-}
-
-fn is_gzip(path: &Path) -> bool {
-    let mut magic = [0u8; 2];
-    File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == [0x1f, 0x8b]
 }
 
 /// Fills `buf` from the voxel data, or says how short it came up.
@@ -399,27 +397,31 @@ fn fill(data: &mut dyn Read, buf: &mut [u8], h: &Header, data_path: &Path) -> Re
 /// Raw voxel bytes of volume `index` (0-based along dims 4+), in file byte order.
 fn read_volume_bytes(path: &Path, index: u64) -> Result<(Header, Vec<u8>)> {
     let (h, mut data, data_path) = open_voxel_data(path, index)?;
-    let mut bytes = vec![0u8; (h.voxels_per_volume() * h.bytes_per_voxel()) as usize];
-    fill(&mut *data, &mut bytes, &h, &data_path)?;
+    let bytes = read_bytes(&h, &mut *data, &data_path)?;
     Ok((h, bytes))
 }
 
-/// 16-bit voxels (`i16` or `u16`) of volume `index`, read straight into their final
+fn read_bytes(h: &Header, data: &mut dyn Read, data_path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = vec![0u8; (h.voxels_per_volume() * h.bytes_per_voxel()) as usize];
+    fill(data, &mut bytes, h, data_path)?;
+    Ok(bytes)
+}
+
+/// 16-bit voxels (`i16` or `u16`) of the opened volume, read straight into their final
 /// buffer (a CT is 10^8 bytes: no second copy), swapped in place when the file's byte
 /// order differs from this machine's.
-fn read_volume_16<T: Copy + Default>(path: &Path, index: u64, swap: fn(T) -> T) -> Result<(Header, Vec<T>)> {
+fn read_words_16<T: Copy + Default>(h: &Header, data: &mut dyn Read, data_path: &Path, swap: fn(T) -> T) -> Result<Vec<T>> {
     const { assert!(std::mem::size_of::<T>() == 2) };
-    let (h, mut data, data_path) = open_voxel_data(path, index)?;
     debug_assert_eq!(h.bytes_per_voxel(), 2);
     let mut words = vec![T::default(); h.voxels_per_volume() as usize];
     // SAFETY: only called with i16 and u16, which have no invalid bit patterns; the
     // byte view covers exactly `words`.
     let bytes = unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 2) };
-    fill(&mut *data, bytes, &h, &data_path)?;
+    fill(data, bytes, h, data_path)?;
     if h.little_endian != cfg!(target_endian = "little") {
         words.iter_mut().for_each(|w| *w = swap(*w));
     }
-    Ok((h, words))
+    Ok(words)
 }
 
 fn decode(h: &Header, bytes: &[u8]) -> Vec<f64> {
@@ -455,14 +457,14 @@ fn has_scaling(h: &Header) -> bool {
 /// Reads volume `index` of a scalar image. u8 and i16 stay as they are (CT in HU is
 /// usually i16); everything else, and anything with `scl_slope`, becomes f32.
 pub fn read_volume(path: &Path, index: u64) -> Result<Volume> {
-    let h = read_header(path)?;
+    let (h, mut source, data_path) = open_voxel_data(path, index)?;
     if h.datatype == 4 && !has_scaling(&h) {
         // The common CT case (i16 in HU): read straight into the volume's buffer.
-        let (h, words) = read_volume_16(path, index, i16::swap_bytes)?;
+        let words = read_words_16(&h, &mut *source, &data_path, i16::swap_bytes)?;
         let geometry = h.geometry().map_err(|e| NiftiError { path: path.to_path_buf(), problem: e })?;
         return Ok(Volume { geometry, data: VoxelData::I16(words.into()) });
     }
-    let (h, bytes) = read_volume_bytes(path, index)?;
+    let bytes = read_bytes(&h, &mut *source, &data_path)?;
     let geometry = h.geometry().map_err(|e| NiftiError { path: path.to_path_buf(), problem: e })?;
     let data = match (h.datatype, has_scaling(&h)) {
         (2, false) => VoxelData::U8(bytes.into()),

@@ -118,27 +118,29 @@ fn prefilter_line(x: &mut [f64]) {
     let n = x.len();
     let gain = (1.0 - z) * (1.0 - 1.0 / z);
     x.iter_mut().for_each(|v| *v *= gain);
-    // Causal initialisation, mirror boundary (truncated sum: z^k falls below 1e-12).
+    // Causal initialisation, mirror boundary: a sum truncated where z^k falls below
+    // 1e-12, or, on a line shorter than that, the exact sum over the mirrored period.
     let horizon = ((1e-12f64).ln() / z.abs().ln()).ceil() as usize;
-    let mut sum = x[0];
-    let mut zk = z;
-    for v in x.iter().take(horizon.min(n)).skip(1) {
-        sum += zk * v;
-        zk *= z;
-    }
-    if horizon >= n {
-        // Short line: the exact mirror sum over the full period.
+    let sum = if horizon < n {
+        let mut sum = x[0];
+        let mut zk = z;
+        for v in x.iter().take(horizon).skip(1) {
+            sum += zk * v;
+            zk *= z;
+        }
+        sum
+    } else {
         let (mut zk, iz) = (z, 1.0 / z);
         let mut z2n = z.powi(n as i32 - 1);
-        sum = x[0] + z2n * x[n - 1];
+        let mut sum = x[0] + z2n * x[n - 1];
         z2n *= z2n * iz;
         for v in x.iter().take(n - 1).skip(1) {
             sum += (zk + z2n) * v;
             zk *= z;
             z2n *= iz;
         }
-        sum /= 1.0 - z.powi(2 * n as i32 - 2);
-    }
+        sum / (1.0 - z.powi(2 * n as i32 - 2))
+    };
     x[0] = sum;
     for k in 1..n {
         x[k] += z * x[k - 1];

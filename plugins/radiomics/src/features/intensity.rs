@@ -2,7 +2,7 @@
 //! histogram and local intensity peaks (IBSI-1 chapters 3.2-3.5).
 
 use super::{Features, Roi, plogp};
-use super::roi::Ivh;
+use super::roi::{Discretisation, Ivh};
 
 /// Linear-interpolation percentile of sorted data (numpy's default).
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -135,13 +135,13 @@ fn ivh_values(roi: &Roi) -> (Vec<f64>, f64, f64, f64) {
             (values, lo, hi, 1.0)
         }
         Ivh::BinWidth { width, lower, upper } => {
-            let centre = |v: f64| lower + (((v - lower) / width).floor() + 0.5) * width;
+            let bins = Discretisation::BinWidth { width, lower };
+            let centre = |v: f64| lower + (bins.level(v, min, max) as f64 - 0.5) * width;
             (values.into_iter().map(centre).collect(), lower + 0.5 * width, upper - 0.5 * width, width)
         }
-        Ivh::BinNumber(bins) => {
-            let nb = bins as f64;
-            let level = |v: f64| if max > min { ((nb * (v - min) / (max - min)).floor() + 1.0).min(nb) } else { 1.0 };
-            (values.into_iter().map(level).collect(), 1.0, nb, 1.0)
+        Ivh::BinNumber(n) => {
+            let bins = Discretisation::BinNumber(n);
+            (values.into_iter().map(|v| bins.level(v, min, max) as f64).collect(), 1.0, n as f64, 1.0)
         }
     }
 }

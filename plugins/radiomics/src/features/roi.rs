@@ -48,21 +48,26 @@ pub enum Discretisation {
     BinWidth { width: f64, lower: f64 },
 }
 
+impl Discretisation {
+    /// The grey level (1, 2, ...) of intensity `v` in an ROI whose intensities span
+    /// `lo..=hi` (IBSI FBN and FBS).
+    pub fn level(self, v: f64, lo: f64, hi: f64) -> u32 {
+        match self {
+            Discretisation::None => v.round().max(1.0) as u32,
+            Discretisation::BinNumber(n) => {
+                if hi > lo { ((n as f64 * (v - lo) / (hi - lo)).floor() as u32 + 1).min(n) } else { 1 }
+            }
+            Discretisation::BinWidth { width, lower } => ((v - lower) / width).floor().max(0.0) as u32 + 1,
+        }
+    }
+}
+
 impl Roi {
     pub fn new(dims: [usize; 3], spacing: [f64; 3], image: &[f64], mask: &[bool], d: Discretisation) -> Roi {
         assert_eq!(image.len(), dims.iter().product::<usize>());
         let in_roi: Vec<f64> = image.iter().zip(mask).filter(|(_, m)| **m).map(|(v, _)| *v).collect();
         let (lo, hi) = in_roi.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-        let level = |v: f64| -> u32 {
-            match d {
-                Discretisation::None => v.round().max(1.0) as u32,
-                Discretisation::BinNumber(n) => {
-                    if hi > lo { ((n as f64 * (v - lo) / (hi - lo)).floor() as u32 + 1).min(n) } else { 1 }
-                }
-                Discretisation::BinWidth { width, lower } => ((v - lower) / width).floor().max(0.0) as u32 + 1,
-            }
-        };
-        let levels: Vec<u32> = image.iter().zip(mask).map(|(&v, &m)| if m { level(v) } else { 0 }).collect();
+        let levels: Vec<u32> = image.iter().zip(mask).map(|(&v, &m)| if m { d.level(v, lo, hi) } else { 0 }).collect();
         let ng = levels.iter().copied().max().unwrap_or(0);
         Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, image: image.to_vec(), ivh: Ivh::Levels, morphological: None }
     }
