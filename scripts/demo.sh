@@ -3,8 +3,9 @@
 # (liver, tumours), measure the lesions' radiomics and prognosis, then the headline
 # workflow: the minimal ablative margin from the two CT scans alone (segment both,
 # register the post scan onto the pre scan, measure), against the generator's truth;
-# last, the same ablation planned before the fact: the antenna where the generator put
-# it, the zone from the bioheat simulation, the predicted margin.
+# then the same ablation planned before the fact: the antenna where the generator put
+# it, the zone from the bioheat simulation, the predicted margin; last, the demo CT as a
+# DICOM series, segmented from its folder like the NIfTI.
 #
 # It builds only what it runs: the host without the viewer, and the five plugins.
 # (`cargo build` builds the viewer too; `bash scripts/test.sh` runs the tests.)
@@ -61,3 +62,15 @@ echo "  (the generator's own zone for this treatment, a drawn ellipsoid, not a s
 echo "Damage models ($out/planning/planning-damage-models.csv):"
 cat "$out/planning/planning-damage-models.csv"
 echo "  the predicted zone: $out/planning/predicted-zone.nii.gz, temperatures: $out/planning/temperature.nii.gz"
+echo
+# The same demo CT as a DICOM series (what a scanner or PACS gives): written by the
+# generator, listed, segmented from the folder; the lesion table must equal the NIfTI run's.
+"$bin" phantom --seed 1 --format dicom --out "$out/dicom-case" > /dev/null
+"$bin" dicom list "$out/dicom-case" | grep -E '^[0-9]+\. '
+"$bin" run segmentation --input ct="$out/dicom-case/pre_ct" --param scan=pre-ablation --out "$out/segmentation-dicom" > /dev/null
+if cmp -s "$out/segmentation/lesion-table-lesions.csv" "$out/segmentation-dicom/lesion-table-lesions.csv"; then
+  echo "Segmentation from the DICOM series: the same lesion table as from NIfTI ($out/segmentation-dicom)"
+else
+  echo "error: the DICOM series segmented differently from its NIfTI twin" >&2
+  exit 1
+fi

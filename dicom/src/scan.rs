@@ -112,7 +112,7 @@ pub fn scan(inputs: &[PathBuf]) -> Result<Scanned> {
 /// Opens a file's header; panics inside the parser (hostile bytes) become errors.
 pub(crate) fn open_header(path: &Path) -> Result<DefaultDicomObject> {
     if !has_dicm_magic(path) {
-        return err(path, "not a DICOM file (no \"DICM\" marker at byte 128; files without the DICOM preamble and meta header are not read)");
+        return err(path, "not a DICOM file (no \"DICM\" marker at byte 128: not DICOM, or DICOM without its file preamble)");
     }
     let opened = std::panic::catch_unwind(|| OpenFileOptions::new().read_until(tags::PIXEL_DATA).open_file(path));
     match opened {

@@ -62,6 +62,8 @@ pub struct Viewer {
     pub open_path: String,
     /// The Open-files window, when shown.
     pub browser: Option<super::browser::FileBrowser>,
+    /// Patient, study and series of volumes read from DICOM (the title bar shows the base's).
+    pub dicom: HashMap<NodeId, crate::io::volume::DicomSource>,
 }
 
 impl Viewer {
@@ -83,14 +85,21 @@ impl Viewer {
         }
     }
 
-    /// Opens a file into the scene: NIfTI as a volume or label map, PLY as a mesh.
-    /// Errors go to the log; nothing already loaded is lost.
+    /// Opens a file into the scene: NIfTI or a DICOM series as a volume, NIfTI as a
+    /// label map, PLY as a mesh. Errors go to the log; nothing already loaded is lost.
     pub fn open(&mut self, path: &Path) {
         match load_file(path) {
-            Ok(data) => {
+            Ok((data, source)) => {
                 let name = node_name(path);
                 let is_volume = matches!(data, NodeData::Volume(_));
                 let id = self.scene.upsert(&name, Origin::File(path.to_path_buf()), data);
+                if let Some(source) = source {
+                    self.log(format!("{}: {} ({} DICOM file(s))", path.display(), source.label(), source.files));
+                    for note in &source.notes {
+                        self.log(format!("{}: {note}", path.display()));
+                    }
+                    self.dicom.insert(id, source);
+                }
                 if is_volume {
                     if let Some(NodeData::Volume(v)) = self.scene.get_by_id(id).map(|n| &n.data) {
                         self.values.insert(id, Arc::new(v.to_f32()));
@@ -111,7 +120,7 @@ impl Viewer {
 
 fn node_name(path: &Path) -> String {
     let f = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-    f.trim_end_matches(".gz").trim_end_matches(".nii").trim_end_matches(".ply").to_string()
+    f.trim_end_matches(".gz").trim_end_matches(".nii").trim_end_matches(".ply").trim_end_matches(".dcm").to_string()
 }
 
 /// A NIfTI file is a label map when a `.labels.toml` lies beside it, or its name says
@@ -121,7 +130,15 @@ pub fn looks_like_label_map(path: &Path) -> bool {
     nifti::label_table_path(path).is_file() || ["label", "seg", "mask", "tumour", "tumor", "zone"].iter().any(|k| name.contains(k))
 }
 
-fn load_file(path: &Path) -> Result<NodeData, String> {
+fn load_file(path: &Path) -> Result<(NodeData, Option<crate::io::volume::DicomSource>), String> {
+    if crate::io::volume::is_dicom(path) {
+        let read = crate::io::volume::read(path, 0, isotherm_dicom::Policy::default())?;
+        return Ok((NodeData::Volume(read.volume), read.dicom));
+    }
+    load_nifti_or_mesh(path).map(|d| (d, None))
+}
+
+fn load_nifti_or_mesh(path: &Path) -> Result<NodeData, String> {
     let name = path.to_string_lossy().to_lowercase();
     if name.ends_with(".ply") {
         let (positions, triangles) = mesh_io::read_ply(path)?;
@@ -146,7 +163,7 @@ fn load_file(path: &Path) -> Result<NodeData, String> {
             nifti::read_volume(path, 0).map(NodeData::Volume).map_err(|e| e.to_string())
         };
     }
-    Err(format!("{}: not a file Isotherm opens (NIfTI .nii/.nii.gz/.hdr, or .ply)", path.display()))
+    Err(format!("{}: not a file Isotherm opens (NIfTI .nii/.nii.gz/.hdr, a DICOM folder or .dcm, or .ply)", path.display()))
 }
 
 pub struct StatePlugin {
@@ -168,6 +185,7 @@ impl Plugin for StatePlugin {
             log: Vec::new(),
             open_path: String::new(),
             browser: None,
+            dicom: HashMap::new(),
         };
         for r in viewer.registry.refused.clone() {
             viewer.log(format!("plugin refused: {r}"));
@@ -175,7 +193,24 @@ impl Plugin for StatePlugin {
         for f in &self.options.files {
             viewer.open(f);
         }
-        app.insert_resource(viewer).add_systems(Update, dropped_files.in_set(super::IsothermSet::Jobs));
+        app.insert_resource(viewer).add_systems(Update, (dropped_files.in_set(super::IsothermSet::Jobs), title_bar));
+    }
+}
+
+/// The title bar names the base volume's patient, study and series when it came from
+/// DICOM, so a screen never shows one patient's images under no name.
+fn title_bar(viewer: Res<Viewer>, mut windows: Query<&mut Window>) {
+    if !viewer.is_changed() {
+        return;
+    }
+    let title = match viewer.base.and_then(|b| viewer.dicom.get(&b)) {
+        Some(source) => format!("Isotherm - {}", source.label()),
+        None => "Isotherm".to_string(),
+    };
+    for mut w in &mut windows {
+        if w.title != title {
+            w.title = title.clone();
+        }
     }
 }
 

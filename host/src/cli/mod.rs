@@ -1,6 +1,7 @@
 //! The `isotherm` command line: the definitions (clap) plus one documented function
 //! per subcommand. Glue only; the work happens in the library modules.
 
+mod dicom;
 mod phantom;
 mod plugins;
 mod run;
@@ -55,10 +56,15 @@ pub enum Command {
         #[command(subcommand)]
         action: PluginsAction,
     },
-    /// Run a plugin headless on NIfTI inputs and write its outputs.
+    /// Run a plugin headless on NIfTI or DICOM inputs and write its outputs.
     Run(run::RunArgs),
     /// Drive a plugin's interactive session headless from a script of steps.
     Session(session::SessionArgs),
+    /// List the series of DICOM folders, or convert one to NIfTI.
+    Dicom {
+        #[command(subcommand)]
+        action: dicom::DicomAction,
+    },
     /// Generate a synthetic pre/post-ablation CT case with ground truth.
     Phantom(phantom::PhantomArgs),
     /// Open the viewer (four-up slice and 3D views, plugin panels).
@@ -148,6 +154,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Plugins { action: PluginsAction::Manifest { library, out, force } } => plugins::manifest(&library, out.as_deref(), force),
         Command::Run(args) => run::run(&ctx, &args),
         Command::Session(args) => session::session(&ctx, &args),
+        Command::Dicom { action } => dicom::dicom(&action),
         Command::Phantom(args) => phantom::phantom(&args),
         #[cfg(feature = "gui")]
         Command::View(args) => view::view(&ctx, &args),

@@ -34,9 +34,28 @@ pub struct PhantomArgs {
     /// trainee does not see until scored.
     #[arg(long)]
     pub exercise: bool,
+    /// How the CTs are written: nifti (pre_ct.nii.gz, post_ct.nii.gz) or dicom (CT
+    /// series in the folders pre_ct/ and post_ct/, one study; label maps stay NIfTI).
+    #[arg(long, default_value = "nifti", value_parser = ["nifti", "dicom"])]
+    pub format: String,
     /// Output folder.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
+}
+
+/// Writes the two CTs as DICOM series of one study (pre: series 1, post: series 2).
+fn write_dicom_cts(out: &std::path::Path, seed: u64, pre: &isotherm_sdk::abi::Volume, post: &isotherm_sdk::abi::Volume) -> Result<(), String> {
+    use isotherm_dicom::write::{new_identifiers, uid, write_series};
+    let case = format!("isotherm phantom seed {seed}");
+    let mut ids = new_identifiers(&case, &format!("PHANTOM-{seed}"), "pre-ablation CT");
+    ids.study_description = "synthetic liver ablation case".to_string();
+    write_series(pre, &out.join("pre_ct"), &ids).map_err(|e| e.to_string())?;
+    ids.series_instance_uid = uid(&format!("{case}/post series"));
+    ids.frame_of_reference_uid = uid(&format!("{case}/post frame"));
+    ids.series_number = "2".to_string();
+    ids.series_description = "post-ablation CT".to_string();
+    write_series(post, &out.join("post_ct"), &ids).map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// An exercise's minimal-margin goal for a seed: the clinical target of 5 mm for two
@@ -82,8 +101,12 @@ pub fn phantom(args: &PhantomArgs) -> i32 {
     let case = generate(&config);
     let out = &args.out;
     let result = (|| -> Result<(), String> {
-        nifti::write_volume(&out.join("pre_ct.nii.gz"), &case.pre_ct).map_err(|e| e.to_string())?;
-        nifti::write_volume(&out.join("post_ct.nii.gz"), &case.post_ct).map_err(|e| e.to_string())?;
+        if args.format == "dicom" {
+            write_dicom_cts(out, args.seed, &case.pre_ct, &case.post_ct)?;
+        } else {
+            nifti::write_volume(&out.join("pre_ct.nii.gz"), &case.pre_ct).map_err(|e| e.to_string())?;
+            nifti::write_volume(&out.join("post_ct.nii.gz"), &case.post_ct).map_err(|e| e.to_string())?;
+        }
         nifti::write_label_map(&out.join("pre_labels.nii.gz"), &case.pre_labels).map_err(|e| e.to_string())?;
         nifti::write_label_map(&out.join("pre_tumours.nii.gz"), &case.pre_tumours).map_err(|e| e.to_string())?;
         nifti::write_label_map(&out.join("post_labels.nii.gz"), &case.post_labels).map_err(|e| e.to_string())?;

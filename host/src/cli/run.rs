@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::{Context, EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE};
 use crate::io::nifti;
+use crate::io::volume::{self, DicomSource};
 use crate::jobs::{Job, JobError, JobEvent, JobRunner};
 use crate::output::{MeshFormat, write_outputs};
 
@@ -20,7 +21,8 @@ use crate::output::{MeshFormat, write_outputs};
 pub struct RunArgs {
     /// Plugin id (see `isotherm plugins list`).
     pub id: String,
-    /// An input as NAME=FILE (NIfTI: .nii, .nii.gz, .hdr).
+    /// An input as NAME=FILE: NIfTI (.nii, .nii.gz, .hdr), or for a volume a DICOM
+    /// series (a folder, DICOMDIR or .dcm file; FOLDER#N picks one of several series).
     #[arg(long = "input", short = 'i', value_name = "NAME=FILE")]
     pub inputs: Vec<String>,
     /// A parameter as KEY=VALUE (see `isotherm plugins info ID`).
@@ -38,6 +40,10 @@ pub struct RunArgs {
     /// Which volume of a 4D input to use (0-based).
     #[arg(long, default_value_t = 0)]
     pub frame: u64,
+    /// What a tilted or unevenly spaced DICOM series becomes: resample (onto a regular
+    /// grid; missing slices refused), refuse, or split (the longest even part).
+    #[arg(long, default_value = "resample", value_name = "POLICY")]
+    pub dicom_policy: isotherm_dicom::Policy,
 }
 
 fn split_pair<'a>(text: &'a str, what: &str) -> Result<(&'a str, &'a str), String> {
@@ -52,7 +58,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
         eprintln!("error: {}", registry.explain_missing(&args.id, &ctx.search));
         return EXIT_FAILED;
     };
-    let Prepared { request, input_files, input_warnings, params } = match prepare(&plugin, &args.inputs, &args.params, args.frame) {
+    let Prepared { request, input_files, input_warnings, params, input_sources } = match prepare(&plugin, &args.inputs, &args.params, args.frame, args.dicom_policy) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -97,7 +103,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
     let elapsed = started.elapsed();
 
     let record = |status: &str, error: Option<String>, outputs: Vec<PathBuf>| {
-        let mut r = provenance(&plugin, &input_files, &params, &input_warnings);
+        let mut r = provenance(&plugin, &input_files, &input_sources, &params, &input_warnings);
         r.extend(json!({
             "user": std::env::var("USER").unwrap_or_default(),
             "started_unix_s": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() - elapsed.as_secs_f64()).unwrap_or(0.0),
@@ -149,9 +155,17 @@ pub(super) struct Prepared {
     pub input_files: Vec<(String, PathBuf)>,
     pub input_warnings: Vec<String>,
     pub params: RVec<isotherm_sdk::abi::NamedParam>,
+    /// Inputs read from DICOM, by input name: identifiers and the reader's notes.
+    pub input_sources: Vec<(String, DicomSource)>,
 }
 
-pub(super) fn prepare(plugin: &crate::loader::LoadedPlugin, inputs_given: &[String], params_given: &[String], frame: u64) -> Result<Prepared, i32> {
+pub(super) fn prepare(
+    plugin: &crate::loader::LoadedPlugin,
+    inputs_given: &[String],
+    params_given: &[String],
+    frame: u64,
+    dicom_policy: isotherm_dicom::Policy,
+) -> Result<Prepared, i32> {
     let d = &plugin.descriptor;
 
     // Inputs: read each file as the kind the plugin declared.
@@ -171,23 +185,36 @@ pub(super) fn prepare(plugin: &crate::loader::LoadedPlugin, inputs_given: &[Stri
         wanted.push((name.to_string(), spec.kind, PathBuf::from(file)));
     }
     // The files are read side by side (decompression is most of a run's reading time).
-    let read: Vec<Result<InputData, String>> = std::thread::scope(|s| {
+    let read: Vec<Result<(InputData, Option<DicomSource>), String>> = std::thread::scope(|s| {
         let readers: Vec<_> = wanted
             .iter()
             .map(|(_, kind, path)| {
                 s.spawn(move || match kind {
-                    InputKind::Volume => nifti::read_volume(path, frame).map(InputData::Volume).map_err(|e| e.to_string()),
-                    InputKind::LabelMap => nifti::read_label_map(path).map(InputData::LabelMap).map_err(|e| e.to_string()),
+                    InputKind::Volume => volume::read(path, frame, dicom_policy).map(|v| (InputData::Volume(v.volume), v.dicom)),
+                    InputKind::LabelMap if volume::is_dicom(path) => {
+                        Err(format!("{}: label maps are read from NIfTI (.nii, .nii.gz); DICOM SEG input is not supported yet", path.display()))
+                    }
+                    InputKind::LabelMap => nifti::read_label_map(path).map(|l| (InputData::LabelMap(l), None)).map_err(|e| e.to_string()),
                 })
             })
             .collect();
         readers.into_iter().zip(&wanted).map(|(r, (_, _, path))| r.join().unwrap_or_else(|_| Err(format!("{}: the reader failed", path.display())))).collect()
     });
+    let mut input_sources = Vec::new();
     for ((name, _, path), data) in wanted.into_iter().zip(read) {
-        let data = match data {
+        let (data, source) = match data {
             Ok(d) => d,
             Err(e) => return Err(usage(&e)),
         };
+        if let Some(source) = source {
+            tracing::info!("input '{name}' ({}): {} from {} DICOM file(s)", path.display(), source.label(), source.files);
+            for note in &source.notes {
+                let warning = format!("input '{name}' ({}): {note}", path.display());
+                tracing::warn!("{warning}");
+                input_warnings.push(warning);
+            }
+            input_sources.push((name.clone(), source));
+        }
         if let Some(warning) = crate::inputs::fit_warning(&plugin, &name, &data, &path) {
             tracing::warn!("{warning}");
             input_warnings.push(warning);
@@ -212,7 +239,7 @@ pub(super) fn prepare(plugin: &crate::loader::LoadedPlugin, inputs_given: &[Stri
         Err(e) => return Err(usage(&format!("{}: {e}", plugin.id()))),
     };
     let request = RunRequest { inputs: RVec::from(inputs), params: params.clone(), models: RVec::from(plugin.models.clone()) };
-    Ok(Prepared { request, input_files, input_warnings, params })
+    Ok(Prepared { request, input_files, input_warnings, params, input_sources })
 }
 
 /// What a run's record (`run.json`, `session.json`) says of what ran on what: the
@@ -221,14 +248,22 @@ pub(super) fn prepare(plugin: &crate::loader::LoadedPlugin, inputs_given: &[Stri
 pub(super) fn provenance(
     plugin: &crate::loader::LoadedPlugin,
     input_files: &[(String, PathBuf)],
+    input_sources: &[(String, DicomSource)],
     params: &[isotherm_sdk::abi::NamedParam],
     warnings: &[String],
 ) -> serde_json::Map<String, serde_json::Value> {
+    let input = |n: &String, p: &PathBuf| {
+        let mut v = json!({"name": n, "path": p, "sha256": crate::loader::sha256_file(p).ok()});
+        if let Some((_, source)) = input_sources.iter().find(|(name, _)| name == n) {
+            v["dicom"] = source.to_json();
+        }
+        v
+    };
     let v = json!({
         "plugin": {"id": plugin.id(), "version": plugin.manifest.version, "tier": crate::loader::tier_name(plugin.manifest.tier),
                    "library": plugin.library, "library_sha256": plugin.library_sha256},
         "models": plugin.models.iter().map(|m| json!({"name": m.name.as_str(), "path": m.path.as_str(), "sha256": m.sha256.as_str()})).collect::<Vec<_>>(),
-        "inputs": input_files.iter().map(|(n, p)| json!({"name": n, "path": p, "sha256": crate::loader::sha256_file(p).ok()})).collect::<Vec<_>>(),
+        "inputs": input_files.iter().map(|(n, p)| input(n, p)).collect::<Vec<_>>(),
         "params": params.iter().map(|p| (p.name.to_string(), crate::io::report::param_json(&p.value))).collect::<serde_json::Map<_, _>>(),
         "host": {"isotherm": env!("CARGO_PKG_VERSION"), "sdk": isotherm_sdk::abi::SDK_VERSION},
         "warnings": warnings,

@@ -110,7 +110,7 @@ pub fn session(ctx: &Context, args: &SessionArgs) -> i32 {
         eprintln!("error: plugin '{}' offers no interactive sessions (built for SDK {}); use `isotherm run`", plugin.id(), plugin.descriptor.sdk_version);
         return EXIT_FAILED;
     }
-    let Prepared { request, input_files, input_warnings, params } = match prepare(&plugin, &args.inputs, &args.params, 0) {
+    let Prepared { request, input_files, input_warnings, params, input_sources } = match prepare(&plugin, &args.inputs, &args.params, 0, isotherm_dicom::Policy::default()) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -120,7 +120,7 @@ pub fn session(ctx: &Context, args: &SessionArgs) -> i32 {
     let started = Instant::now();
     let mut steps = Vec::new();
     let record = |status: &str, error: Option<String>, steps: &Vec<serde_json::Value>| {
-        let mut r = provenance(&plugin, &input_files, &params, &input_warnings);
+        let mut r = provenance(&plugin, &input_files, &input_sources, &params, &input_warnings);
         r.insert("script".into(), json!(args.script));
         r.insert("steps".into(), json!(steps));
         r.insert("seconds".into(), json!(started.elapsed().as_secs_f64()));

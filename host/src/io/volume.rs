@@ -1,0 +1,53 @@
+//! An image for a volume input, whatever it is stored as: NIfTI by its name, DICOM for a
+//! folder, a DICOMDIR or a `.dcm` file (`FOLDER#N` picks one of several series). Shared
+//! by `isotherm run`, `isotherm session` and the viewer, so every door reads the same.
+
+use std::path::Path;
+
+use isotherm_dicom::{Identifiers, Policy};
+use isotherm_sdk::abi::Volume;
+
+/// Where a DICOM volume came from: who, which series, and what the reader did.
+#[derive(Debug, Clone)]
+pub struct DicomSource {
+    pub identifiers: Identifiers,
+    pub files: usize,
+    pub notes: Vec<String>,
+}
+
+impl DicomSource {
+    /// Provenance for run records (`run.json`): identifiers and the reader's notes.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"identifiers": self.identifiers, "files": self.files, "notes": self.notes})
+    }
+
+    /// One line for titles and logs: patient, study date, series.
+    pub fn label(&self) -> String {
+        let id = &self.identifiers;
+        let or = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+        format!("patient {} | study {} | {} series {} {}", or(&id.patient_id), or(&id.study_date), or(&id.modality), or(&id.series_number), id.series_description)
+    }
+}
+
+pub struct OpenedVolume {
+    pub volume: Volume,
+    pub dicom: Option<DicomSource>,
+}
+
+/// Is this input DICOM (as opposed to NIfTI)? Also true for `FOLDER#N`.
+pub fn is_dicom(spec: &Path) -> bool {
+    let (path, _) = isotherm_dicom::split_selector(&spec.to_string_lossy());
+    isotherm_dicom::is_dicom_path(&path)
+}
+
+/// Reads a volume input: `frame` picks a 4D NIfTI's volume; `policy` decides what a
+/// tilted or unevenly spaced DICOM series becomes.
+pub fn read(spec: &Path, frame: u64, policy: Policy) -> Result<OpenedVolume, String> {
+    if !is_dicom(spec) {
+        return isotherm_nifti::read_volume(spec, frame).map(|volume| OpenedVolume { volume, dicom: None }).map_err(|e| e.to_string());
+    }
+    let (path, select) = isotherm_dicom::split_selector(&spec.to_string_lossy());
+    let read = isotherm_dicom::read_volume(&path, select.as_deref(), policy).map_err(|e| e.to_string())?;
+    let source = DicomSource { identifiers: read.identifiers, files: read.files.len(), notes: read.notes };
+    Ok(OpenedVolume { volume: read.volume, dicom: Some(source) })
+}

@@ -1,0 +1,70 @@
+//! DICOM through the front door: the demo case written as CT series, listed, converted
+//! and segmented exactly as from NIfTI; identifiers in the run record; refusals for
+//! what the reader cannot honestly read.
+
+use isotherm_host::io::nifti;
+use isotherm_tests::*;
+
+fn demo(file: &str) -> std::path::PathBuf {
+    workspace_root().join("assets/cases/demo").join(file)
+}
+
+#[test]
+fn the_demo_case_as_dicom_lists_converts_and_segments_like_its_nifti() {
+    let case = temp_dir("dicom-case");
+    let o = isotherm(&["phantom", "--seed", "1", "--format", "dicom", "--out", case.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert_eq!(std::fs::read_dir(case.join("pre_ct")).unwrap().count(), 64);
+
+    let o = isotherm(&["dicom", "list", case.to_str().unwrap()]);
+    let (out, _) = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("1. CT series 1 \"pre-ablation CT\": 192 x 160 x 64 image(s), patient PHANTOM-1"), "{out}");
+    assert!(out.contains("2. CT series 2 \"post-ablation CT\""), "{out}");
+    assert!(out.contains("a regular grid: read as it is") && out.contains("not a DICOM file"), "{out}");
+
+    // Converted back: the committed demo CT, same grid, same voxels.
+    let nii = case.join("pre.nii.gz");
+    let o = isotherm(&["dicom", "convert", &format!("{}#1", case.display()), "-o", nii.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let back = nifti::read_volume(&nii, 0).unwrap();
+    let truth = nifti::read_volume(&demo("pre_ct.nii.gz"), 0).unwrap();
+    assert!(back.geometry.same_grid(&truth.geometry, 1e-4), "{:?} vs {:?}", back.geometry, truth.geometry);
+    assert_eq!(back.data, truth.data);
+
+    // Segmented from the series folder: the same label map as from the NIfTI.
+    let (from_dicom, from_nifti) = (case.join("seg-dicom"), case.join("seg-nifti"));
+    let o = isotherm(&["run", "segmentation", "-i", &format!("ct={}", case.join("pre_ct").display()), "-o", from_dicom.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = isotherm(&["run", "segmentation", "-i", &format!("ct={}", demo("pre_ct.nii.gz").display()), "-o", from_nifti.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let a = nifti::read_label_map(&from_dicom.join("labels.nii.gz")).unwrap();
+    let b = nifti::read_label_map(&from_nifti.join("labels.nii.gz")).unwrap();
+    assert!(a.geometry.same_grid(&b.geometry, 1e-4));
+    assert_eq!(a.labels, b.labels);
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(from_dicom.join("run.json")).unwrap()).unwrap();
+    let ids = &run["inputs"][0]["dicom"]["identifiers"];
+    assert_eq!(ids["patient_id"], "PHANTOM-1", "{run}");
+    assert_eq!(ids["series_description"], "pre-ablation CT");
+    assert!(ids["study_instance_uid"].as_str().unwrap().starts_with("2.25."));
+    assert_eq!(run["inputs"][0]["dicom"]["files"], 64);
+}
+
+#[test]
+fn dicom_inputs_the_reader_cannot_honestly_read_are_refused_by_name() {
+    let ge = workspace_root().join("dicom/tests/data/ge-tilted-ct");
+    let out = temp_dir("dicom-refused");
+    let o = isotherm(&["run", "segmentation", "-i", &format!("ct={}", ge.display()), "--dicom-policy", "refuse", "-o", out.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("ge-tilted-ct") && err.contains("gantry tilt 18.5 degrees") && err.contains("1.08 mm between"), "{err}");
+    // A DICOM folder where a label map is expected.
+    let o = isotherm(&["run", "template", "-i", &format!("ct={}", demo("pre_ct.nii.gz").display()), "-i", &format!("mask={}", ge.display()), "-o", out.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("DICOM SEG input is not supported yet"), "{err}");
+    // `dicom list` says what the default policy does with the tilted series.
+    let o = isotherm(&["dicom", "list", ge.to_str().unwrap()]);
+    let (listing, _) = text(&o);
+    assert!(listing.contains("gantry tilt of 18.5 degrees") && listing.contains("read by resampling onto a regular grid"), "{listing}");
+}
