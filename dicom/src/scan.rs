@@ -226,7 +226,15 @@ fn int(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<i64> {
 }
 
 fn floats<const N: usize>(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<[f64; N]> {
-    obj.get(tag).and_then(|e| e.to_multi_float64().ok()).and_then(|v| fixed::<N>(&v))
+    let e = obj.get(tag)?;
+    // A decimal string stored as raw bytes (VR UN, or read without its VR) would convert
+    // byte by byte ("1.0" as 49, 46, 48): parse it as the text it is.
+    if let dicom_core::value::Value::Primitive(dicom_core::value::PrimitiveValue::U8(bytes)) = e.value() {
+        let text = String::from_utf8_lossy(bytes);
+        let v: Option<Vec<f64>> = text.trim_matches(|c: char| c == '\0' || c.is_whitespace()).split('\\').map(|x| x.trim_matches(|c: char| c == '\0' || c.is_whitespace()).parse().ok()).collect();
+        return v.and_then(|v| fixed::<N>(&v));
+    }
+    e.to_multi_float64().ok().and_then(|v| fixed::<N>(&v))
 }
 
 fn fixed<const N: usize>(v: &[f64]) -> Option<[f64; N]> {

@@ -242,14 +242,19 @@ fn describe(plan: &Plan) -> String {
     parts.join("; ")
 }
 
-/// Runs of consecutive slices whose gaps agree (within tolerance) with each other.
+/// Runs of consecutive slices whose gaps agree (within tolerance) with each other; a
+/// gap of missing slices always ends a run.
 fn even_runs(plan: &Plan) -> Vec<Vec<usize>> {
+    let missing = |g: f64| {
+        let k = (g / plan.spacing).round();
+        k >= 2.0 && (g - k * plan.spacing).abs() <= SPACING_TOLERANCE_MM * k
+    };
     let mut runs: Vec<Vec<usize>> = vec![vec![0]];
     for s in 1..plan.depth.len() {
         let gap = plan.depth[s] - plan.depth[s - 1];
         let run = runs.last_mut().unwrap();
         let fits = match run.len() {
-            1 => true,
+            1 => !missing(gap),
             _ => (gap - (plan.depth[run[1]] - plan.depth[run[0]])).abs() <= SPACING_TOLERANCE_MM,
         };
         if fits {
