@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The DICOM tests' oracle: pinned pydicom test files (pydicom, pydicom-data) and
-# SimpleITK 2.5.7 from PyPI, in a venv under target/, then SimpleITK's reading of those
-# files written as NIfTI into OUT_DIR. Installs once; later runs only read.
+# SimpleITK 2.5.7 and highdicom 0.28.2 from PyPI, in a venv under target/, then
+# SimpleITK's reading of those files written as NIfTI into OUT_DIR. Installs once; later
+# runs only read. `dicom-oracle.sh --python` prints the venv's python (for highdicom).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: dicom-oracle.sh OUT_DIR}
+out=${1:?usage: dicom-oracle.sh OUT_DIR | --python}
 venv=target/dicom-oracle-venv
-if [ ! -f "$venv/.installed-v1" ]; then
+if [ ! -f "$venv/.installed-v2" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    pydicom==3.0.2 pydicom-data==1.0.0 SimpleITK==2.5.7 numpy==2.3.5
-  touch "$venv/.installed-v1"
+    pydicom==3.0.2 pydicom-data==1.0.0 SimpleITK==2.5.7 numpy==2.3.5 highdicom==0.28.2
+  touch "$venv/.installed-v2"
 fi
+if [ "$out" = --python ]; then echo "$PWD/$venv/bin/python"; exit 0; fi
 "$venv/bin/python" dicom/tests/oracle.py "$out"

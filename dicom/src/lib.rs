@@ -25,6 +25,7 @@
 pub mod pixels;
 pub mod regular;
 pub mod scan;
+pub mod seg;
 pub mod series;
 pub mod stack;
 pub mod write;

@@ -92,6 +92,8 @@ pub fn write_slice(path: &Path, ids: &Identifiers, s: &CtSlice) -> Result<()> {
         text(tags::PATIENT_POSITION, VR::CS, "HFS"),
         text(tags::STUDY_INSTANCE_UID, VR::UI, &ids.study_instance_uid),
         text(tags::SERIES_INSTANCE_UID, VR::UI, &ids.series_instance_uid),
+        // An unpaired body part: Laterality absent (dciodvfy judges it by the body part).
+        text(tags::BODY_PART_EXAMINED, VR::CS, "ABDOMEN"),
         text(tags::STUDY_ID, VR::SH, "1"),
         text(tags::SERIES_NUMBER, VR::IS, if ids.series_number.is_empty() { "1" } else { &ids.series_number }),
         text(tags::ACQUISITION_NUMBER, VR::IS, "1"),
@@ -132,7 +134,7 @@ pub fn write_slice(path: &Path, ids: &Identifiers, s: &CtSlice) -> Result<()> {
 pub fn new_identifiers(seed: &str, patient_id: &str, description: &str) -> Identifiers {
     Identifiers {
         patient_id: patient_id.to_string(),
-        patient_name: patient_id.replace(' ', "^"),
+        patient_name: format!("{}^", patient_id.replace(' ', "^")),
         study_instance_uid: uid(&format!("{seed}/study")),
         study_date: "20260101".to_string(),
         study_description: description.to_string(),

@@ -4,7 +4,9 @@
 //!
 //! Rows: `mc` (marching cubes of a liver mask), `components` (26-connected labelling of
 //! a mask with thousands of blobs), `nifti` (reading a 512 x 512 x 300 int16 .nii.gz),
-//! `plugin-load` (each plugin of the build tree loaded in a fresh process, best of 3).
+//! `plugin-load` (each plugin of the build tree loaded in a fresh process, best of 3),
+//! `dicom` (a 512 x 512 x 300 CT series read into a volume: uncompressed, and the JPEG
+//! 2000 copy that `bench/dicom_peers.py prepare` makes; `--prepare` only writes the series).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -29,6 +31,7 @@ fn main() {
         "components" => connected_components(&out, repeat),
         "nifti" => nifti_read(&out, repeat),
         "plugin-load" => plugin_load(&out, value("--manifest")),
+        "dicom" => dicom_read(&out, repeat, args.iter().any(|a| a == "--prepare")),
         other => Err(format!("unknown row '{other}'")),
     };
     if let Err(e) = result {
@@ -124,6 +127,32 @@ fn nifti_read(out: &Path, repeat: usize) -> Result<(), String> {
         "row": ".nii.gz read", "input": format!("{}x{}x{} int16 CT, {:.0} MB compressed", v.geometry.dims[0], v.geometry.dims[1], v.geometry.dims[2], bytes as f64 / 1e6),
         "file": path, "seconds": seconds, "voxels": v.geometry.len(),
     }))
+}
+
+/// Reads the series in `out/series` (written from the thin phantom when missing) and, when
+/// present, its JPEG 2000 copy `out/series-j2k`, each best of `repeat`.
+fn dicom_read(out: &Path, repeat: usize, prepare_only: bool) -> Result<(), String> {
+    let series = out.join("series");
+    if !series.join("slice-0300.dcm").is_file() {
+        let case = generate(&Config::new(4, Size::Thin));
+        let ids = isotherm_dicom::write::new_identifiers("bench", "BENCH", "thin CT");
+        isotherm_dicom::write::write_series(&case.pre_ct, &series, &ids).map_err(|e| e.to_string())?;
+    }
+    if prepare_only {
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    for (name, what) in [("series", "uncompressed (Explicit VR LE)"), ("series-j2k", "JPEG 2000 lossless")] {
+        let dir = out.join(name);
+        if !dir.is_dir() {
+            continue;
+        }
+        let (seconds, v) = best_of(repeat, || isotherm_dicom::read_volume(&dir, None, isotherm_dicom::Policy::Refuse));
+        let v = v.map_err(|e| e.to_string())?;
+        let g = &v.volume.geometry;
+        rows.push(json!({"folder": dir, "what": what, "seconds": seconds, "dims": g.dims, "files": v.files.len()}));
+    }
+    write_case(out, json!({"rows": rows}))
 }
 
 /// Each plugin of the standard search path loaded as the host loads it (manifest, SDK

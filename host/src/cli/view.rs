@@ -10,7 +10,8 @@ use crate::app::{self, Layout, ViewerOptions};
 #[derive(Debug, Args)]
 pub struct ViewArgs {
     /// NIfTI volumes and label maps (a `.labels.toml` beside a file, or a name with
-    /// label/seg/mask/tumour/zone in it, marks a label map), and PLY meshes.
+    /// label/seg/mask/tumour/zone in it, marks a label map), DICOM series (a folder,
+    /// DICOMDIR or .dcm file; FOLDER#N for one of several series), and PLY meshes.
     pub files: Vec<PathBuf>,
     /// Run this plugin on the loaded data at start (inputs matched by kind).
     #[arg(long, value_name = "ID")]
@@ -112,8 +113,9 @@ pub fn view(ctx: &Context, args: &ViewArgs) -> i32 {
         files.extend(["pre_labels.nii.gz", "pre_tumours.nii.gz"].iter().map(|f| case.join(f)).filter(|f| f.is_file()));
     }
     for f in &files {
-        if !f.is_file() {
-            eprintln!("error: {}: no such file", f.display());
+        let (path, _) = isotherm_dicom::split_selector(&f.to_string_lossy());
+        if !path.exists() {
+            eprintln!("error: {}: no such file or folder", f.display());
             return EXIT_USAGE;
         }
     }

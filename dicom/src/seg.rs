@@ -1,0 +1,319 @@
+//! Label maps out as DICOM Segmentation (BINARY): one segment per label with coded
+//! concepts, one frame per segment and slice that holds any of it, bits packed back to
+//! back across frames (PS3.5 8.1.1: no padding between frames, only at the end), the
+//! source CT referenced frame by frame when the label map is on the CT's own slices.
+//!
+//! The modules follow the Segmentation IOD (PS3.3 A.51): Patient, General Study, General
+//! Series + Segmentation Series, Frame of Reference, General and Enhanced General
+//! Equipment, General Image, Image Pixel, Segmentation Image, Multi-frame Functional
+//! Groups, Multi-frame Dimension, Common Instance Reference, SOP Common.
+
+use std::path::Path;
+
+use dicom_core::value::{DataSetSequence, PrimitiveValue};
+use dicom_core::{DataElement, Length, Tag, VR};
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+use isotherm_sdk::abi::LabelMap;
+
+use crate::write::uid;
+use crate::{DicomError, Identifiers, Result, err, lps_to_ras};
+
+/// A coded concept: (value, coding scheme, meaning).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Code {
+    pub value: String,
+    pub scheme: String,
+    pub meaning: String,
+}
+
+impl Code {
+    pub fn new(value: &str, scheme: &str, meaning: &str) -> Self {
+        Code { value: value.into(), scheme: scheme.into(), meaning: meaning.into() }
+    }
+}
+
+/// Isotherm's private coding scheme, for concepts DICOM has none for (the ablation zone).
+/// Private designators start with "99" and are declared in the file.
+pub const PRIVATE_SCHEME: &str = "99ISOTHERM";
+
+/// What one label is: its segment's label, category, type and anatomic region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentCode {
+    pub label: String,
+    pub category: Code,
+    pub kind: Code,
+    pub region: Option<Code>,
+}
+
+/// Coded concepts for the labels Isotherm writes, by their names (the label table's):
+/// liver, tumour, vessel, ablation zone; anything else is a tissue of unknown kind.
+pub fn segment_code(name: &str) -> SegmentCode {
+    let lower = name.to_ascii_lowercase();
+    let liver = Code::new("10200004", "SCT", "Liver");
+    let structure = Code::new("123037004", "SCT", "Anatomical Structure");
+    let altered = Code::new("49755003", "SCT", "Morphologically Altered Structure");
+    let (category, kind, region) = if lower.contains("tumour") || lower.contains("tumor") || lower.contains("lesion") {
+        (altered, Code::new("108369006", "SCT", "Neoplasm"), Some(liver))
+    } else if lower.contains("zone") || lower.contains("ablat") {
+        (altered, Code::new("ABLATIONZONE", PRIVATE_SCHEME, "Ablation zone"), Some(liver))
+    } else if lower.contains("vessel") || lower.contains("vein") {
+        (structure, Code::new("59820001", "SCT", "Blood vessel"), Some(liver))
+    } else if lower.contains("liver") {
+        (structure, liver, None)
+    } else {
+        (Code::new("85756007", "SCT", "Tissue"), Code::new("85756007", "SCT", "Tissue"), None)
+    };
+    SegmentCode { label: name.to_string(), category, kind, region }
+}
+
+/// The CT a segmentation was made on: its identifiers and, when the label map lies on
+/// its own slices, each slice's SOP Instance UID (for per-frame source references).
+pub struct SourceSeries<'a> {
+    pub identifiers: &'a Identifiers,
+    pub slice_uids: Option<&'a [String]>,
+}
+
+fn el(tag: Tag, vr: VR, s: &str) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, vr, PrimitiveValue::from(s.to_string()))
+}
+
+fn us(tag: Tag, v: u16) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::US, PrimitiveValue::from(v))
+}
+
+fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::SQ, DataSetSequence::new(items, Length::UNDEFINED))
+}
+
+fn ds_multi(tag: Tag, values: &[f64]) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::DS, PrimitiveValue::Strs(values.iter().map(|&v| ds(v)).collect()))
+}
+
+fn ds(v: f64) -> String {
+    let s = format!("{:.6}", v + 0.0);
+    let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    if s.len() <= 16 { s } else { format!("{:.4e}", v) }
+}
+
+fn code_item(c: &Code) -> InMemDicomObject {
+    InMemDicomObject::from_element_iter([el(tags::CODE_VALUE, VR::SH, &c.value), el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, &c.scheme), el(tags::CODE_MEANING, VR::LO, &c.meaning)])
+}
+
+/// Packs 0/1 values into bits, least significant bit first, with no padding between
+/// frames; the whole is padded to an even length.
+pub fn pack_bits(bits: &[bool]) -> Vec<u8> {
+    let mut out = vec![0u8; bits.len().div_ceil(8)];
+    for (n, &b) in bits.iter().enumerate() {
+        if b {
+            out[n / 8] |= 1 << (n % 8);
+        }
+    }
+    if out.len() % 2 == 1 {
+        out.push(0);
+    }
+    out
+}
+
+/// Writes `labels` as a BINARY Segmentation of `source`. The label map's grid must be
+/// orthogonal (a slice stack); empty segments are still declared, with one empty frame.
+pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_description: &str) -> Result<()> {
+    let g = &labels.geometry;
+    let d = g.direction;
+    let col = |c: usize| [d[c], d[3 + c], d[6 + c]];
+    let (r, c, n) = (col(0), col(1), col(2));
+    let dotp = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    if dotp(r, c).abs() > 1e-6 || dotp(r, n).abs() > 1e-6 || dotp(c, n).abs() > 1e-6 {
+        return err(path, "the label map's axes are not orthogonal; a DICOM SEG's frames are parallel planes");
+    }
+    let [nx, ny, nz] = g.dims_usize();
+    if nx > u16::MAX as usize || ny > u16::MAX as usize {
+        return err(path, "slices larger than 65535 pixels a side");
+    }
+    if let Some(u) = source.slice_uids
+        && u.len() != nz
+    {
+        return err(path, format!("{} source slices for {nz} label slices", u.len()));
+    }
+    let plane = nx * ny;
+    let ids = source.identifiers;
+    let seg_series = uid(&format!("{}/seg/{series_description}", ids.series_instance_uid));
+    let sop_uid = uid(&format!("{seg_series}/instance"));
+    let (rl, cl) = (lps_to_ras(r), lps_to_ras(c));
+    let mut segments = Vec::new();
+    let mut frames_bits: Vec<bool> = Vec::new();
+    let mut per_frame = Vec::new();
+    for (s, entry) in labels.table.iter().enumerate() {
+        let number = s as u16 + 1;
+        let code = segment_code(&entry.name);
+        let mut item = vec![
+            us(tags::SEGMENT_NUMBER, number),
+            el(tags::SEGMENT_LABEL, VR::LO, &code.label),
+            seq(tags::SEGMENTED_PROPERTY_CATEGORY_CODE_SEQUENCE, vec![code_item(&code.category)]),
+            seq(tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE, vec![code_item(&code.kind)]),
+            el(tags::SEGMENT_ALGORITHM_TYPE, VR::CS, "AUTOMATIC"),
+            el(tags::SEGMENT_ALGORITHM_NAME, VR::LO, "Isotherm"),
+            DataElement::new(tags::RECOMMENDED_DISPLAY_CIE_LAB_VALUE, VR::US, PrimitiveValue::U16(cielab(entry.colour).into_iter().collect())),
+        ];
+        if let Some(region) = &code.region {
+            item.push(seq(tags::ANATOMIC_REGION_SEQUENCE, vec![code_item(region)]));
+        }
+        segments.push(InMemDicomObject::from_element_iter(item));
+        // Slices without the segment get no frame; an empty segment gets one empty frame.
+        let empty = !labels.labels.contains(&entry.value);
+        for k in 0..nz {
+            let slice = &labels.labels[k * plane..(k + 1) * plane];
+            if !(slice.contains(&entry.value) || empty && k == 0) {
+                continue;
+            }
+            frames_bits.extend(slice.iter().map(|&l| l == entry.value));
+            let position = lps_to_ras(g.index_to_world([0.0, 0.0, k as f64]));
+            let mut frame = vec![
+                seq(tags::FRAME_CONTENT_SEQUENCE, vec![InMemDicomObject::from_element_iter([DataElement::new(
+                    tags::DIMENSION_INDEX_VALUES,
+                    VR::UL,
+                    PrimitiveValue::U32([number as u32, k as u32 + 1].into_iter().collect()),
+                )])]),
+                seq(tags::PLANE_POSITION_SEQUENCE, vec![InMemDicomObject::from_element_iter([ds_multi(tags::IMAGE_POSITION_PATIENT, &position)])]),
+                seq(tags::SEGMENT_IDENTIFICATION_SEQUENCE, vec![InMemDicomObject::from_element_iter([us(tags::REFERENCED_SEGMENT_NUMBER, number)])]),
+            ];
+            let derivation = match source.slice_uids {
+                Some(u) => vec![InMemDicomObject::from_element_iter([
+                    seq(tags::DERIVATION_CODE_SEQUENCE, vec![code_item(&Code::new("113076", "DCM", "Segmentation"))]),
+                    seq(
+                        tags::SOURCE_IMAGE_SEQUENCE,
+                        vec![InMemDicomObject::from_element_iter([
+                            el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
+                            el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, &u[k]),
+                            seq(tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE, vec![code_item(&Code::new("121322", "DCM", "Source image for image processing operation"))]),
+                        ])],
+                    ),
+                ])],
+                None => vec![],
+            };
+            frame.push(seq(tags::DERIVATION_IMAGE_SEQUENCE, derivation));
+            per_frame.push(InMemDicomObject::from_element_iter(frame));
+        }
+    }
+    let frames = per_frame.len();
+    let shared = InMemDicomObject::from_element_iter([
+        seq(tags::PLANE_ORIENTATION_SEQUENCE, vec![InMemDicomObject::from_element_iter([ds_multi(tags::IMAGE_ORIENTATION_PATIENT, &[rl[0], rl[1], rl[2], cl[0], cl[1], cl[2]])])]),
+        seq(
+            tags::PIXEL_MEASURES_SEQUENCE,
+            vec![InMemDicomObject::from_element_iter([
+                ds_multi(tags::PIXEL_SPACING, &[g.spacing[1], g.spacing[0]]),
+                ds_multi(tags::SLICE_THICKNESS, &[g.spacing[2]]),
+                ds_multi(tags::SPACING_BETWEEN_SLICES, &[g.spacing[2]]),
+            ])],
+        ),
+    ]);
+    let dimension_uid = uid(&format!("{sop_uid}/dimensions"));
+    let dimension = |pointer: Tag, group: Tag, label: &str| {
+        InMemDicomObject::from_element_iter([
+            el(tags::DIMENSION_ORGANIZATION_UID, VR::UI, &dimension_uid),
+            DataElement::new(tags::DIMENSION_INDEX_POINTER, VR::AT, PrimitiveValue::Tags(std::iter::once(pointer).collect())),
+            DataElement::new(tags::FUNCTIONAL_GROUP_POINTER, VR::AT, PrimitiveValue::Tags(std::iter::once(group).collect())),
+            el(tags::DIMENSION_DESCRIPTION_LABEL, VR::LO, label),
+        ])
+    };
+    let referenced = match source.slice_uids {
+        Some(u) => vec![InMemDicomObject::from_element_iter([
+            seq(
+                tags::REFERENCED_INSTANCE_SEQUENCE,
+                u.iter().map(|s| InMemDicomObject::from_element_iter([el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE), el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, s)])).collect(),
+            ),
+            el(tags::SERIES_INSTANCE_UID, VR::UI, &ids.series_instance_uid),
+        ])],
+        None => vec![],
+    };
+    let mut obj = InMemDicomObject::from_element_iter([
+        el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 100"),
+        DataElement::new(tags::IMAGE_TYPE, VR::CS, PrimitiveValue::Strs(["DERIVED".to_string(), "PRIMARY".to_string()].into_iter().collect())),
+        el(tags::SOP_CLASS_UID, VR::UI, uids::SEGMENTATION_STORAGE),
+        el(tags::SOP_INSTANCE_UID, VR::UI, &sop_uid),
+        el(tags::STUDY_DATE, VR::DA, &ids.study_date),
+        el(tags::CONTENT_DATE, VR::DA, &ids.study_date),
+        el(tags::STUDY_TIME, VR::TM, "120000"),
+        el(tags::CONTENT_TIME, VR::TM, "120000"),
+        el(tags::ACCESSION_NUMBER, VR::SH, ""),
+        el(tags::MODALITY, VR::CS, "SEG"),
+        el(tags::MANUFACTURER, VR::LO, "Isotherm"),
+        el(tags::REFERRING_PHYSICIAN_NAME, VR::PN, ""),
+        el(tags::SERIES_DESCRIPTION, VR::LO, series_description),
+        el(tags::MANUFACTURER_MODEL_NAME, VR::LO, "Isotherm"),
+        el(tags::PATIENT_NAME, VR::PN, &ids.patient_name),
+        el(tags::PATIENT_ID, VR::LO, &ids.patient_id),
+        el(tags::PATIENT_BIRTH_DATE, VR::DA, ""),
+        el(tags::PATIENT_SEX, VR::CS, ""),
+        el(tags::DEVICE_SERIAL_NUMBER, VR::LO, "0"),
+        el(tags::SOFTWARE_VERSIONS, VR::LO, env!("CARGO_PKG_VERSION")),
+        el(tags::STUDY_INSTANCE_UID, VR::UI, &ids.study_instance_uid),
+        el(tags::SERIES_INSTANCE_UID, VR::UI, &seg_series),
+        el(tags::STUDY_ID, VR::SH, "1"),
+        el(tags::SERIES_NUMBER, VR::IS, "100"),
+        el(tags::INSTANCE_NUMBER, VR::IS, "1"),
+        el(tags::FRAME_OF_REFERENCE_UID, VR::UI, &ids.frame_of_reference_uid),
+        el(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""),
+        us(tags::SAMPLES_PER_PIXEL, 1),
+        el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+        el(tags::NUMBER_OF_FRAMES, VR::IS, &frames.to_string()),
+        us(tags::ROWS, ny as u16),
+        us(tags::COLUMNS, nx as u16),
+        us(tags::BITS_ALLOCATED, 1),
+        us(tags::BITS_STORED, 1),
+        us(tags::HIGH_BIT, 0),
+        us(tags::PIXEL_REPRESENTATION, 0),
+        el(tags::LOSSY_IMAGE_COMPRESSION, VR::CS, "00"),
+        el(tags::SEGMENTATION_TYPE, VR::CS, "BINARY"),
+        el(tags::SEGMENTS_OVERLAP, VR::CS, "NO"),
+        el(tags::CONTENT_LABEL, VR::CS, "ISOTHERM"),
+        el(tags::CONTENT_DESCRIPTION, VR::LO, series_description),
+        el(tags::CONTENT_CREATOR_NAME, VR::PN, "Isotherm^"),
+        seq(tags::SEGMENT_SEQUENCE, segments),
+        seq(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, vec![shared]),
+        seq(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE, per_frame),
+        seq(tags::DIMENSION_ORGANIZATION_SEQUENCE, vec![InMemDicomObject::from_element_iter([el(tags::DIMENSION_ORGANIZATION_UID, VR::UI, &dimension_uid)])]),
+        seq(
+            tags::DIMENSION_INDEX_SEQUENCE,
+            vec![
+                dimension(tags::REFERENCED_SEGMENT_NUMBER, tags::SEGMENT_IDENTIFICATION_SEQUENCE, "Segment"),
+                dimension(tags::IMAGE_POSITION_PATIENT, tags::PLANE_POSITION_SEQUENCE, "Position"),
+            ],
+        ),
+        seq(tags::REFERENCED_SERIES_SEQUENCE, referenced),
+        DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(pack_bits(&frames_bits).into())),
+    ]);
+    obj.put(seq(
+        tags::CODING_SCHEME_IDENTIFICATION_SEQUENCE,
+        vec![InMemDicomObject::from_element_iter([
+            el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, PRIVATE_SCHEME),
+            el(tags::CODING_SCHEME_NAME, VR::ST, "Isotherm private concepts"),
+            el(tags::CODING_SCHEME_RESPONSIBLE_ORGANIZATION, VR::ST, "Isotherm"),
+        ])],
+    ));
+    let meta = FileMetaTableBuilder::new()
+        .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+        .media_storage_sop_class_uid(uids::SEGMENTATION_STORAGE)
+        .media_storage_sop_instance_uid(sop_uid.as_str())
+        .implementation_class_uid(uid("isotherm implementation"))
+        .implementation_version_name("ISOTHERM");
+    let file = obj.with_meta(meta).map_err(|e| DicomError { path: path.to_path_buf(), problem: format!("cannot build the file meta: {e}") })?;
+    file.write_to_file(path).map_err(|e| DicomError { path: path.to_path_buf(), problem: format!("cannot write: {e}") })
+}
+
+/// sRGB 0-255 to DICOM's scaled CIELab (PS3.3 C.10.7.1.1: L* 0..100, a*, b* -128..127,
+/// each mapped onto 0..65535).
+pub fn cielab(rgb: [u8; 4]) -> [u16; 3] {
+    let lin = |c: u8| {
+        let c = c as f64 / 255.0;
+        if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+    };
+    let (r, g, b) = (lin(rgb[0]), lin(rgb[1]), lin(rgb[2]));
+    let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+    let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+    let f = |t: f64| if t > 216.0 / 24389.0 { t.cbrt() } else { (24389.0 / 27.0 * t + 16.0) / 116.0 };
+    let (fx, fy, fz) = (f(x), f(y), f(z));
+    let (l, a, bb) = (116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz));
+    [(l / 100.0 * 65535.0).round() as u16, ((a + 128.0) / 255.0 * 65535.0).round().clamp(0.0, 65535.0) as u16, ((bb + 128.0) / 255.0 * 65535.0).round().clamp(0.0, 65535.0) as u16]
+}
