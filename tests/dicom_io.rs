@@ -34,7 +34,7 @@ fn the_demo_case_as_dicom_lists_converts_and_segments_like_its_nifti() {
 
     // Segmented from the series folder: the same label map as from the NIfTI.
     let (from_dicom, from_nifti) = (case.join("seg-dicom"), case.join("seg-nifti"));
-    let o = isotherm(&["run", "segmentation", "-i", &format!("ct={}", case.join("pre_ct").display()), "-o", from_dicom.to_str().unwrap()]);
+    let o = isotherm(&["run", "segmentation", "-i", &format!("ct={}", case.join("pre_ct").display()), "--output-format", "dicom", "-o", from_dicom.to_str().unwrap()]);
     assert!(o.status.success(), "{:?}", text(&o));
     let o = isotherm(&["run", "segmentation", "-i", &format!("ct={}", demo("pre_ct.nii.gz").display()), "-o", from_nifti.to_str().unwrap()]);
     assert!(o.status.success(), "{:?}", text(&o));
@@ -48,6 +48,26 @@ fn the_demo_case_as_dicom_lists_converts_and_segments_like_its_nifti() {
     assert_eq!(ids["series_description"], "pre-ablation CT");
     assert!(ids["study_instance_uid"].as_str().unwrap().starts_with("2.25."));
     assert_eq!(run["inputs"][0]["dicom"]["files"], 64);
+
+    // The label map as a DICOM SEG of that series: highdicom reads the same voxel counts
+    // per segment, and dciodvfy finds no error.
+    let seg = from_dicom.join("labels.seg.dcm");
+    assert!(run["outputs"].as_array().unwrap().iter().any(|o| o.as_str().is_some_and(|p| p.ends_with("labels.seg.dcm"))), "{run}");
+    let python = std::process::Command::new("bash").arg(workspace_root().join("scripts/dicom-oracle.sh")).arg("--python").output().unwrap();
+    let python = String::from_utf8(python.stdout).unwrap().trim().to_string();
+    let json_path = case.join("seg.json");
+    let o = std::process::Command::new(&python).arg(workspace_root().join("dicom/tests/seg_read.py")).arg(&seg).arg(&json_path).output().unwrap();
+    assert!(o.status.success(), "highdicom: {}", String::from_utf8_lossy(&o.stderr));
+    let read: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    for s in read["segments"].as_array().unwrap() {
+        let entry = &a.table[s["number"].as_u64().unwrap() as usize - 1];
+        let ours = a.labels.iter().filter(|&&l| l == entry.value).count();
+        assert_eq!(s["label"], entry.name.as_str());
+        assert_eq!(s["count"].as_u64().unwrap() as usize, ours, "segment {}", entry.name);
+    }
+    let o = std::process::Command::new("dciodvfy").arg(&seg).output().expect("dciodvfy (dicom3tools)");
+    let report = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(!report.contains("Error"), "{report}");
 }
 
 #[test]
@@ -63,6 +83,11 @@ fn dicom_inputs_the_reader_cannot_honestly_read_are_refused_by_name() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("DICOM SEG input is not supported yet"), "{err}");
+    // A SEG needs a DICOM input to belong to.
+    let o = isotherm(&["run", "segmentation", "-i", &format!("ct={}", demo("pre_ct.nii.gz").display()), "--output-format", "dicom", "-o", out.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("--output-format dicom needs a DICOM input"), "{err}");
     // `dicom list` says what the default policy does with the tilted series.
     let o = isotherm(&["dicom", "list", ge.to_str().unwrap()]);
     let (listing, _) = text(&o);

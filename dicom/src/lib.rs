@@ -16,6 +16,7 @@
 //! - [`regular`]: a tilted or unevenly spaced stack resampled onto a regular
 //!   orthogonal grid, when the policy says so.
 //! - [`write`]: a volume written back as a CT series (`isotherm phantom --format dicom`).
+//! - [`seg`]: label maps written as DICOM Segmentation objects.
 //!
 //! World coordinates: DICOM's patient space is LPS; Isotherm's `Geometry` is RAS+, so
 //! every position and direction is multiplied by diag(-1, -1, 1) here and nowhere else.
@@ -92,6 +93,8 @@ pub struct DicomVolume {
     pub sop_instance_uids: Vec<String>,
     /// Everything the reader noticed and did (skipped files, tilt corrected, ...).
     pub notes: Vec<String>,
+    /// Resampled onto a new grid: slice k is then not `files[k]`.
+    pub resampled: bool,
 }
 
 /// Is this path DICOM input? A folder, a DICOMDIR, or a file ending in `.dcm`/`.dicom`

@@ -226,8 +226,8 @@ pub fn read(series: &Series, policy: Policy) -> Result<DicomVolume> {
     let files: Vec<PathBuf> = keep.iter().map(|&s| series.instances[plan.order[s]].path.clone()).collect();
     let sop_instance_uids = keep.iter().map(|&s| series.instances[plan.order[s]].sop_instance_uid.clone()).collect();
     let values: Vec<SliceValues> = pixels::read_slices(&keep.iter().map(|&s| &series.instances[plan.order[s]]).collect::<Vec<_>>())?;
-    let volume = assemble(&plan, &keep, values, first.columns, first.rows);
-    Ok(DicomVolume { volume, identifiers: series.identifiers.clone(), files, sop_instance_uids, notes })
+    let (volume, resampled) = assemble(&plan, &keep, values, first.columns, first.rows);
+    Ok(DicomVolume { volume, identifiers: series.identifiers.clone(), files, sop_instance_uids, notes, resampled })
 }
 
 fn describe(plan: &Plan) -> String {
@@ -266,7 +266,8 @@ fn even_runs(plan: &Plan) -> Vec<Vec<usize>> {
     runs
 }
 
-fn assemble(plan: &Plan, keep: &[usize], values: Vec<SliceValues>, columns: u32, rows: u32) -> Volume {
+/// The volume, and whether it was resampled (its slices are then not the files' slices).
+fn assemble(plan: &Plan, keep: &[usize], values: Vec<SliceValues>, columns: u32, rows: u32) -> (Volume, bool) {
     let [r, c, n] = plan.axes;
     let depth: Vec<f64> = keep.iter().map(|&s| plan.depth[s]).collect();
     let offset: Vec<[f64; 2]> = keep.iter().map(|&s| plan.offset[s]).collect();
@@ -277,10 +278,10 @@ fn assemble(plan: &Plan, keep: &[usize], values: Vec<SliceValues>, columns: u32,
     if straight && gaps_even {
         let spacing_z = if depth.len() > 1 { (depth[depth.len() - 1] - depth[0]) / (depth.len() - 1) as f64 } else { plan.spacing };
         let geometry = geometry(columns, rows, slices.len() as u32, plan.pixel_spacing, spacing_z, [r, c, n], origin_lps);
-        return regular::stack(geometry, slices);
+        return (regular::stack(geometry, slices), false);
     }
     let base = regular::Base { position: plan.first_position, depth: plan.depth[0] };
-    regular::resample(plan.pixel_spacing, plan.spacing, [r, c, n], base, columns, rows, slices)
+    (regular::resample(plan.pixel_spacing, plan.spacing, [r, c, n], base, columns, rows, slices), true)
 }
 
 /// LPS position of sorted slice `s`'s first pixel.

@@ -72,3 +72,26 @@ fn slug(s: &str) -> String {
     let s: String = s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     s.trim_matches('-').to_string()
 }
+
+/// Writes every upserted label map again as a DICOM SEG (`NAME.seg.dcm`) of the DICOM
+/// input it lies on: same grid as a DICOM input, its identifiers and (when that input
+/// was read as acquired) its slices referenced frame by frame; on another grid, the
+/// first DICOM input's patient and study without slice references. With no DICOM input
+/// there is no patient to attach the SEG to, and it is refused.
+pub fn write_dicom_segs(dir: &Path, output: &RunOutput, sources: &[&crate::io::volume::DicomSource]) -> Result<Vec<PathBuf>, String> {
+    use isotherm_dicom::seg::{SourceSeries, write_seg};
+    let mut written = Vec::new();
+    for change in output.changes.iter() {
+        let NodeChange::Upsert(node) = change else { continue };
+        let NodeData::LabelMap(m) = &node.data else { continue };
+        let on_grid = sources.iter().find(|s| s.geometry.same_grid(&m.geometry, 1e-4));
+        let Some(source) = on_grid.or(sources.first()) else {
+            return Err(format!("{}: --output-format dicom needs a DICOM input (the SEG refers to its patient, study and series); the inputs were NIfTI", node.name));
+        };
+        let slice_uids = on_grid.and_then(|s| s.slice_uids.as_deref());
+        let p = dir.join(format!("{}.seg.dcm", node.name));
+        write_seg(&p, m, &SourceSeries { identifiers: &source.identifiers, slice_uids }, &format!("Isotherm {}", node.name)).map_err(|e| e.to_string())?;
+        written.push(p);
+    }
+    Ok(written)
+}

@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// grid; missing slices refused), refuse, or split (the longest even part).
     #[arg(long, default_value = "resample", value_name = "POLICY")]
     pub dicom_policy: isotherm_dicom::Policy,
+    /// `dicom` also writes every label map as a DICOM SEG (NAME.seg.dcm) of the DICOM input
+    /// it was made on (patient, study, series and slices referenced); NIfTI is always written.
+    #[arg(long, default_value = "nifti", value_parser = ["nifti", "dicom"])]
+    pub output_format: String,
 }
 
 fn split_pair<'a>(text: &'a str, what: &str) -> Result<(&'a str, &'a str), String> {
@@ -120,13 +124,24 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
             // Headless, the outputs go straight to files: no scene copy of them (or of the
             // inputs), which at 512 x 512 x 300 would be hundreds of MB.
             let nodes = output.changes.iter().filter(|c| matches!(c, isotherm_sdk::abi::NodeChange::Upsert(_))).count();
-            let written = match write_outputs(&args.out, &output, args.mesh_format) {
+            let mut written = match write_outputs(&args.out, &output, args.mesh_format) {
                 Ok(w) => w,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return EXIT_FAILED;
                 }
             };
+            if args.output_format == "dicom" {
+                let sources: Vec<&DicomSource> = input_sources.iter().map(|(_, s)| s).collect();
+                match crate::output::write_dicom_segs(&args.out, &output, &sources) {
+                    Ok(w) => written.extend(w),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        let _ = crate::io::report::write_json(&args.out.join("run.json"), &record("failed", Some(e), written));
+                        return EXIT_FAILED;
+                    }
+                }
+            }
             let _ = crate::io::report::write_json(&args.out.join("run.json"), &record("ok", None, written.clone()));
             println!("{} finished in {:.2} s: {} scene node(s), {} file(s) in {}", plugin.id(), elapsed.as_secs_f64(), nodes, written.len(), args.out.display());
             for w in &written {

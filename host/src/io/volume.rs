@@ -13,6 +13,10 @@ pub struct DicomSource {
     pub identifiers: Identifiers,
     pub files: usize,
     pub notes: Vec<String>,
+    /// The volume's grid, and its slices' SOP Instance UIDs when they are the files'
+    /// own (not resampled): what a SEG written on that grid references frame by frame.
+    pub geometry: isotherm_sdk::abi::Geometry,
+    pub slice_uids: Option<Vec<String>>,
 }
 
 impl DicomSource {
@@ -48,6 +52,7 @@ pub fn read(spec: &Path, frame: u64, policy: Policy) -> Result<OpenedVolume, Str
     }
     let (path, select) = isotherm_dicom::split_selector(&spec.to_string_lossy());
     let read = isotherm_dicom::read_volume(&path, select.as_deref(), policy).map_err(|e| e.to_string())?;
-    let source = DicomSource { identifiers: read.identifiers, files: read.files.len(), notes: read.notes };
+    let slice_uids = (!read.resampled).then_some(read.sop_instance_uids);
+    let source = DicomSource { identifiers: read.identifiers, files: read.files.len(), notes: read.notes, geometry: read.volume.geometry, slice_uids };
     Ok(OpenedVolume { volume: read.volume, dicom: Some(source) })
 }
