@@ -74,9 +74,7 @@ pub struct SourceSeries<'a> {
     pub slice_uids: Option<&'a [String]>,
 }
 
-fn el(tag: Tag, vr: VR, s: &str) -> DataElement<InMemDicomObject> {
-    DataElement::new(tag, vr, PrimitiveValue::from(s.to_string()))
-}
+use crate::write::{ds, slice_axes, text as el};
 
 fn us(tag: Tag, v: u16) -> DataElement<InMemDicomObject> {
     DataElement::new(tag, VR::US, PrimitiveValue::from(v))
@@ -88,12 +86,6 @@ fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> 
 
 fn ds_multi(tag: Tag, values: &[f64]) -> DataElement<InMemDicomObject> {
     DataElement::new(tag, VR::DS, PrimitiveValue::Strs(values.iter().map(|&v| ds(v)).collect()))
-}
-
-fn ds(v: f64) -> String {
-    let s = format!("{:.6}", v + 0.0);
-    let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    if s.len() <= 16 { s } else { format!("{:.4e}", v) }
 }
 
 fn code_item(c: &Code) -> InMemDicomObject {
@@ -119,13 +111,9 @@ pub fn pack_bits(bits: &[bool]) -> Vec<u8> {
 /// orthogonal (a slice stack); empty segments are still declared, with one empty frame.
 pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_description: &str) -> Result<()> {
     let g = &labels.geometry;
-    let d = g.direction;
-    let col = |c: usize| [d[c], d[3 + c], d[6 + c]];
-    let (r, c, n) = (col(0), col(1), col(2));
-    let dotp = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-    if dotp(r, c).abs() > 1e-6 || dotp(r, n).abs() > 1e-6 || dotp(c, n).abs() > 1e-6 {
+    let Some([r, c, _]) = slice_axes(g) else {
         return err(path, "the label map's axes are not orthogonal; a DICOM SEG's frames are parallel planes");
-    }
+    };
     let [nx, ny, nz] = g.dims_usize();
     if nx > u16::MAX as usize || ny > u16::MAX as usize {
         return err(path, "slices larger than 65535 pixels a side");

@@ -45,7 +45,7 @@ pub struct CtSlice<'a> {
 }
 
 /// A decimal string (DS) of at most 16 characters.
-fn ds(v: f64) -> String {
+pub(crate) fn ds(v: f64) -> String {
     for decimals in (0..=8).rev() {
         let s = format!("{:.*}", decimals, v + 0.0);
         let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
@@ -60,7 +60,7 @@ fn strs(values: impl IntoIterator<Item = String>) -> PrimitiveValue {
     PrimitiveValue::Strs(values.into_iter().collect())
 }
 
-fn text(tag: dicom_core::Tag, vr: VR, s: &str) -> DataElement<InMemDicomObject> {
+pub(crate) fn text(tag: dicom_core::Tag, vr: VR, s: &str) -> DataElement<InMemDicomObject> {
     DataElement::new(tag, vr, PrimitiveValue::from(s.to_string()))
 }
 
@@ -129,6 +129,16 @@ pub fn write_slice(path: &Path, ids: &Identifiers, s: &CtSlice) -> Result<()> {
     file.write_to_file(path).map_err(|e| DicomError { path: path.to_path_buf(), problem: format!("cannot write: {e}") })
 }
 
+/// A grid's i, j, k directions (RAS+) when they are orthogonal, as a slice stack's are.
+pub(crate) fn slice_axes(g: &isotherm_sdk::abi::Geometry) -> Option<[[f64; 3]; 3]> {
+    let d = g.direction;
+    let col = |c: usize| [d[c], d[3 + c], d[6 + c]];
+    let axes = [col(0), col(1), col(2)];
+    let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    let orthogonal = dot(axes[0], axes[1]).abs() <= 1e-6 && dot(axes[0], axes[2]).abs() <= 1e-6 && dot(axes[1], axes[2]).abs() <= 1e-6;
+    orthogonal.then_some(axes)
+}
+
 /// Identifiers for a new series written from `seed` (a case name): study, series and
 /// frame of reference UIDs derived from it.
 pub fn new_identifiers(seed: &str, patient_id: &str, description: &str) -> Identifiers {
@@ -151,13 +161,9 @@ pub fn new_identifiers(seed: &str, patient_id: &str, description: &str) -> Ident
 /// orthonormal (a CT slice stack); values become whole HU in i16.
 pub fn write_series(volume: &Volume, dir: &Path, ids: &Identifiers) -> Result<Vec<PathBuf>> {
     let g = &volume.geometry;
-    let d = g.direction;
-    let col = |c: usize| [d[c], d[3 + c], d[6 + c]];
-    let (r, c, n) = (col(0), col(1), col(2));
-    let dotp = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-    if dotp(r, c).abs() > 1e-6 || dotp(r, n).abs() > 1e-6 || dotp(c, n).abs() > 1e-6 {
+    let Some([r, c, _]) = slice_axes(g) else {
         return err(dir, "the volume's axes are not orthogonal; a CT series cannot hold it");
-    }
+    };
     if g.dims[0] > u16::MAX as u32 || g.dims[1] > u16::MAX as u32 {
         return err(dir, format!("a slice of {} x {} is larger than DICOM's 65535 x 65535", g.dims[0], g.dims[1]));
     }
