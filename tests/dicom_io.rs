@@ -71,6 +71,33 @@ fn the_demo_case_as_dicom_lists_converts_and_segments_like_its_nifti() {
 }
 
 #[test]
+fn slicer_users_get_nrrd_in_and_seg_nrrd_out() {
+    let case = temp_dir("nrrd-case");
+    let o = isotherm(&["phantom", "--seed", "1", "--format", "dicom", "--out", case.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let ct = case.join("pre_ct.nrrd");
+    let o = isotherm(&["dicom", "convert", &format!("{}#1", case.display()), "-o", ct.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let truth = nifti::read_volume(&demo("pre_ct.nii.gz"), 0).unwrap();
+    let back = isotherm_host::io::nrrd::read_volume(&ct).unwrap();
+    assert!(back.geometry.same_grid(&truth.geometry, 1e-4));
+    assert_eq!(back.data, truth.data);
+    let out = case.join("seg");
+    let o = isotherm(&["run", "segmentation", "-i", &format!("ct={}", ct.display()), "--output-format", "nrrd", "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let nii = nifti::read_label_map(&out.join("labels.nii.gz")).unwrap();
+    let seg = isotherm_host::io::nrrd::read_label_maps(&out.join("labels.seg.nrrd")).unwrap();
+    assert_eq!(seg.len(), 1);
+    assert!(seg[0].geometry.same_grid(&nii.geometry, 1e-6));
+    assert_eq!(seg[0].labels, nii.labels);
+    let names = |m: &isotherm_sdk::abi::LabelMap| m.table.iter().map(|e| (e.value, e.name.to_string())).collect::<Vec<_>>();
+    assert_eq!(names(&seg[0]), names(&nii));
+    // The label map input may be a .seg.nrrd too: the template plugin takes it as its mask.
+    let o = isotherm(&["run", "template", "-i", &format!("ct={}", ct.display()), "-i", &format!("mask={}", out.join("labels.seg.nrrd").display()), "-o", case.join("template").to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+}
+
+#[test]
 fn dicom_inputs_the_reader_cannot_honestly_read_are_refused_by_name() {
     let ge = workspace_root().join("dicom/tests/data/ge-tilted-ct");
     let out = temp_dir("dicom-refused");

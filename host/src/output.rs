@@ -95,3 +95,26 @@ pub fn write_dicom_segs(dir: &Path, output: &RunOutput, sources: &[&crate::io::v
     }
     Ok(written)
 }
+
+/// Writes every upserted volume as `NAME.nrrd` and label map as `NAME.seg.nrrd` (3D
+/// Slicer's formats, segment names and colours from the label table).
+pub fn write_nrrd(dir: &Path, output: &RunOutput) -> Result<Vec<PathBuf>, String> {
+    let mut written = Vec::new();
+    for change in output.changes.iter() {
+        let NodeChange::Upsert(node) = change else { continue };
+        match &node.data {
+            NodeData::Volume(v) => {
+                let p = dir.join(format!("{}.nrrd", node.name));
+                isotherm_nrrd::write_volume(&p, v).map_err(|e| e.to_string())?;
+                written.push(p);
+            }
+            NodeData::LabelMap(m) => {
+                let p = dir.join(format!("{}.seg.nrrd", node.name));
+                isotherm_nrrd::write_segmentation(&p, m).map_err(|e| e.to_string())?;
+                written.push(p);
+            }
+            _ => {}
+        }
+    }
+    Ok(written)
+}

@@ -120,7 +120,8 @@ impl Viewer {
 
 fn node_name(path: &Path) -> String {
     let f = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-    f.trim_end_matches(".gz").trim_end_matches(".nii").trim_end_matches(".ply").trim_end_matches(".dcm").to_string()
+    let f = f.trim_end_matches(".gz").trim_end_matches(".nii").trim_end_matches(".ply").trim_end_matches(".dcm");
+    f.trim_end_matches(".nrrd").trim_end_matches(".nhdr").trim_end_matches(".seg").to_string()
 }
 
 /// A NIfTI file is a label map when a `.labels.toml` lies beside it, or its name says
@@ -156,6 +157,13 @@ fn load_nifti_or_mesh(path: &Path) -> Result<NodeData, String> {
         .map_err(|e| format!("{}: {e}", path.display()))?;
         return Ok(NodeData::Mesh(mesh));
     }
+    if isotherm_nrrd::is_nrrd_path(path) {
+        return if name.ends_with(".seg.nrrd") || looks_like_label_map(path) {
+            crate::io::volume::read_label_map(path).map(NodeData::LabelMap)
+        } else {
+            crate::io::volume::read(path, 0, isotherm_dicom::Policy::default()).map(|v| NodeData::Volume(v.volume))
+        };
+    }
     if name.ends_with(".nii") || name.ends_with(".nii.gz") || name.ends_with(".hdr") {
         return if looks_like_label_map(path) {
             nifti::read_label_map(path).map(NodeData::LabelMap).map_err(|e| e.to_string())
@@ -163,7 +171,7 @@ fn load_nifti_or_mesh(path: &Path) -> Result<NodeData, String> {
             nifti::read_volume(path, 0).map(NodeData::Volume).map_err(|e| e.to_string())
         };
     }
-    Err(format!("{}: not a file Isotherm opens (NIfTI .nii/.nii.gz/.hdr, a DICOM folder or .dcm, or .ply)", path.display()))
+    Err(format!("{}: not a file Isotherm opens (NIfTI .nii/.nii.gz/.hdr, NRRD .nrrd/.nhdr/.seg.nrrd, a DICOM folder or .dcm, or .ply)", path.display()))
 }
 
 pub struct StatePlugin {

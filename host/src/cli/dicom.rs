@@ -16,11 +16,11 @@ pub enum DicomAction {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// One series as a NIfTI volume (RAS+, the geometry Isotherm uses everywhere).
+    /// One series as a NIfTI or NRRD volume.
     Convert {
         /// A folder, DICOMDIR or file; FOLDER#N picks series N of `isotherm dicom list`.
         path: String,
-        /// The NIfTI file to write (.nii or .nii.gz).
+        /// The file to write: NIfTI (.nii, .nii.gz) or NRRD (.nrrd).
         #[arg(long, short = 'o')]
         out: PathBuf,
         /// What a tilted or unevenly spaced series becomes: resample, refuse or split.
@@ -108,7 +108,12 @@ fn convert(spec: &str, out: &std::path::Path, policy: Policy) -> i32 {
     for note in &read.notes {
         eprintln!("note: {note}");
     }
-    if let Err(e) = nifti::write_volume(out, &read.volume) {
+    let written = if isotherm_nrrd::is_nrrd_path(out) {
+        isotherm_nrrd::write_volume(out, &read.volume).map_err(|e| e.to_string())
+    } else {
+        nifti::write_volume(out, &read.volume).map_err(|e| e.to_string())
+    };
+    if let Err(e) = written {
         eprintln!("error: {e}");
         return EXIT_FAILED;
     }

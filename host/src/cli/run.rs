@@ -12,7 +12,6 @@ use isotherm_sdk::abi::{InputData, InputKind, LogLevel, NamedInput, RunRequest};
 use serde_json::json;
 
 use super::{Context, EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE};
-use crate::io::nifti;
 use crate::io::volume::{self, DicomSource};
 use crate::jobs::{Job, JobError, JobEvent, JobRunner};
 use crate::output::{MeshFormat, write_outputs};
@@ -21,8 +20,9 @@ use crate::output::{MeshFormat, write_outputs};
 pub struct RunArgs {
     /// Plugin id (see `isotherm plugins list`).
     pub id: String,
-    /// An input as NAME=FILE: NIfTI (.nii, .nii.gz, .hdr), or for a volume a DICOM
-    /// series (a folder, DICOMDIR or .dcm file; FOLDER#N picks one of several series).
+    /// An input as NAME=FILE: NIfTI (.nii, .nii.gz, .hdr), NRRD (.nrrd, .nhdr, .seg.nrrd),
+    /// or for a volume a DICOM series (a folder, DICOMDIR or .dcm file; FOLDER#N picks one
+    /// of several series).
     #[arg(long = "input", short = 'i', value_name = "NAME=FILE")]
     pub inputs: Vec<String>,
     /// A parameter as KEY=VALUE (see `isotherm plugins info ID`).
@@ -45,8 +45,10 @@ pub struct RunArgs {
     #[arg(long, default_value = "resample", value_name = "POLICY")]
     pub dicom_policy: isotherm_dicom::Policy,
     /// `dicom` also writes every label map as a DICOM SEG (NAME.seg.dcm) of the DICOM input
-    /// it was made on (patient, study, series and slices referenced); NIfTI is always written.
-    #[arg(long, default_value = "nifti", value_parser = ["nifti", "dicom"])]
+    /// it was made on (patient, study, series and slices referenced); `nrrd` also writes
+    /// volumes as NAME.nrrd and label maps as 3D Slicer segmentations (NAME.seg.nrrd).
+    /// NIfTI is always written.
+    #[arg(long, default_value = "nifti", value_parser = ["nifti", "dicom", "nrrd"])]
     pub output_format: String,
 }
 
@@ -131,6 +133,16 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
                     return EXIT_FAILED;
                 }
             };
+            if args.output_format == "nrrd" {
+                match crate::output::write_nrrd(&args.out, &output) {
+                    Ok(w) => written.extend(w),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        let _ = crate::io::report::write_json(&args.out.join("run.json"), &record("failed", Some(e), written));
+                        return EXIT_FAILED;
+                    }
+                }
+            }
             if args.output_format == "dicom" {
                 let sources: Vec<&DicomSource> = input_sources.iter().map(|(_, s)| s).collect();
                 match crate::output::write_dicom_segs(&args.out, &output, &sources) {
@@ -206,10 +218,7 @@ pub(super) fn prepare(
             .map(|(_, kind, path)| {
                 s.spawn(move || match kind {
                     InputKind::Volume => volume::read(path, frame, dicom_policy).map(|v| (InputData::Volume(v.volume), v.dicom)),
-                    InputKind::LabelMap if volume::is_dicom(path) => {
-                        Err(format!("{}: label maps are read from NIfTI (.nii, .nii.gz); DICOM SEG input is not supported yet", path.display()))
-                    }
-                    InputKind::LabelMap => nifti::read_label_map(path).map(|l| (InputData::LabelMap(l), None)).map_err(|e| e.to_string()),
+                    InputKind::LabelMap => volume::read_label_map(path).map(|l| (InputData::LabelMap(l), None)),
                 })
             })
             .collect();

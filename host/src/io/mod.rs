@@ -1,5 +1,5 @@
-//! File formats at the host's edge: NIfTI and DICOM images, meshes (PLY, OBJ), reports
-//! (JSON, CSV). Errors always name the file.
+//! File formats at the host's edge: NIfTI, NRRD and DICOM images, meshes (PLY, OBJ),
+//! reports (JSON, CSV). Errors always name the file.
 
 pub mod mesh;
 /// NIfTI lives in its own crate so that plugin tools (training, cohort fitting) read
@@ -7,5 +7,6 @@ pub mod mesh;
 pub use isotherm_nifti as nifti;
 pub mod report;
 pub mod volume;
-/// DICOM, like NIfTI, is its own crate.
+/// DICOM and NRRD, like NIfTI, are crates of their own.
 pub use isotherm_dicom as dicom;
+pub use isotherm_nrrd as nrrd;

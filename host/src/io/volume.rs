@@ -1,6 +1,7 @@
-//! An image for a volume input, whatever it is stored as: NIfTI by its name, DICOM for a
-//! folder, a DICOMDIR or a `.dcm` file (`FOLDER#N` picks one of several series). Shared
-//! by `isotherm run`, `isotherm session` and the viewer, so every door reads the same.
+//! An image for a volume or label-map input, whatever it is stored as: NIfTI or NRRD
+//! (`.nrrd`, `.nhdr`, Slicer's `.seg.nrrd`) by its name, DICOM for a folder, a DICOMDIR
+//! or a `.dcm` file (`FOLDER#N` picks one of several series). Shared by `isotherm run`,
+//! `isotherm session` and the viewer, so every door reads the same.
 
 use std::path::Path;
 
@@ -47,6 +48,9 @@ pub fn is_dicom(spec: &Path) -> bool {
 /// Reads a volume input: `frame` picks a 4D NIfTI's volume; `policy` decides what a
 /// tilted or unevenly spaced DICOM series becomes.
 pub fn read(spec: &Path, frame: u64, policy: Policy) -> Result<OpenedVolume, String> {
+    if isotherm_nrrd::is_nrrd_path(spec) {
+        return isotherm_nrrd::read_volume(spec).map(|volume| OpenedVolume { volume, dicom: None }).map_err(|e| e.to_string());
+    }
     if !is_dicom(spec) {
         return isotherm_nifti::read_volume(spec, frame).map(|volume| OpenedVolume { volume, dicom: None }).map_err(|e| e.to_string());
     }
@@ -55,4 +59,20 @@ pub fn read(spec: &Path, frame: u64, policy: Policy) -> Result<OpenedVolume, Str
     let slice_uids = (!read.resampled).then_some(read.sop_instance_uids);
     let source = DicomSource { identifiers: read.identifiers, files: read.files.len(), notes: read.notes, geometry: read.volume.geometry, slice_uids };
     Ok(OpenedVolume { volume: read.volume, dicom: Some(source) })
+}
+
+/// Reads a label-map input: NIfTI, or NRRD / `.seg.nrrd` (one layer: Slicer's overlapping
+/// segments in several layers are refused, naming the count).
+pub fn read_label_map(path: &Path) -> Result<isotherm_sdk::abi::LabelMap, String> {
+    if isotherm_nrrd::is_nrrd_path(path) {
+        let mut maps = isotherm_nrrd::read_label_maps(path).map_err(|e| e.to_string())?;
+        if maps.len() > 1 {
+            return Err(format!("{}: a segmentation of {} overlapping layers; Isotherm's label maps hold one (export the segments without overlap)", path.display(), maps.len()));
+        }
+        return Ok(maps.remove(0));
+    }
+    if is_dicom(path) {
+        return Err(format!("{}: label maps are read from NIfTI or NRRD; DICOM SEG input is not supported yet", path.display()));
+    }
+    isotherm_nifti::read_label_map(path).map_err(|e| e.to_string())
 }
