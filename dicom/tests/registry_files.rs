@@ -35,7 +35,7 @@ fn same_world_and_values(ours: &Volume, theirs: &Volume) {
     let (g, h) = (&ours.geometry, &theirs.geometry);
     assert_eq!(g.len(), h.len(), "{g:?} vs {h:?}");
     let (a, b) = (ours.to_f32(), theirs.to_f32());
-    for n in 0..g.len() {
+    for (n, &value) in a.iter().enumerate() {
         let world = g.index_to_world(g.ijk(n).map(|x| x as f64));
         let ijk = h.world_to_index(world);
         let r = ijk.map(|x| x.round());
@@ -43,7 +43,7 @@ fn same_world_and_values(ours: &Volume, theirs: &Volume) {
         let err = (0..3).map(|k| (back[k] - world[k]).abs()).fold(0.0, f64::max);
         assert!(err < 1e-4, "voxel {:?}: world {world:?} is {err} mm from their nearest voxel", g.ijk(n));
         let m = h.index(r[0] as usize, r[1] as usize, r[2] as usize);
-        assert_eq!(a[n], b[m], "voxel {:?}", g.ijk(n));
+        assert_eq!(value, b[m], "voxel {:?}", g.ijk(n));
     }
 }
 
