@@ -56,7 +56,7 @@ pub enum Command {
         #[command(subcommand)]
         action: PluginsAction,
     },
-    /// Run a plugin headless on NIfTI or DICOM inputs and write its outputs.
+    /// Run a plugin headless on NIfTI, NRRD or DICOM inputs and write its outputs.
     Run(run::RunArgs),
     /// Drive a plugin's interactive session headless from a script of steps.
     Session(session::SessionArgs),

@@ -10,8 +10,9 @@ use crate::app::{self, Layout, ViewerOptions};
 #[derive(Debug, Args)]
 pub struct ViewArgs {
     /// NIfTI volumes and label maps (a `.labels.toml` beside a file, or a name with
-    /// label/seg/mask/tumour/zone in it, marks a label map), DICOM series (a folder,
-    /// DICOMDIR or .dcm file; FOLDER#N for one of several series), and PLY meshes.
+    /// label/seg/mask/tumour/zone in it, marks a label map), NRRD volumes and Slicer
+    /// .seg.nrrd segmentations, DICOM series (a folder, DICOMDIR or .dcm file; FOLDER#N
+    /// for one of several series), and PLY meshes.
     pub files: Vec<PathBuf>,
     /// Run this plugin on the loaded data at start (inputs matched by kind).
     #[arg(long, value_name = "ID")]
