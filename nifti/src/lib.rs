@@ -496,7 +496,7 @@ pub fn read_label_map(path: &Path) -> Result<LabelMap> {
         } else {
             bytes.chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }).collect()
         };
-        let table = read_label_table(&label_table_path(path)).unwrap_or_else(|| default_table(&labels));
+        let table = read_label_table(&label_table_path(path)).unwrap_or_else(|| isotherm_sdk::volume::default_label_table(&labels));
         return Ok(LabelMap::new(geometry, labels, table));
     }
     for (i, v) in decode(&h, &bytes).into_iter().enumerate() {
@@ -506,18 +506,10 @@ pub fn read_label_map(path: &Path) -> Result<LabelMap> {
         }
         labels.push(v as u16);
     }
-    let table = read_label_table(&label_table_path(path)).unwrap_or_else(|| default_table(&labels));
+    let table = read_label_table(&label_table_path(path)).unwrap_or_else(|| isotherm_sdk::volume::default_label_table(&labels));
     Ok(LabelMap::new(geometry, labels, table))
 }
 
-/// "label N" with a distinct colour for each value present.
-fn default_table(labels: &[u16]) -> Vec<LabelEntry> {
-    let mut present = [false; 65536];
-    for &l in labels {
-        present[l as usize] = true;
-    }
-    (1..65536usize).filter(|&v| present[v]).map(|v| LabelEntry::new(v as u16, &format!("label {v}"), isotherm_sdk::volume::lesion_colour(v))).collect()
-}
 
 /// `case/liver.nii.gz` -> `case/liver.labels.toml`.
 pub fn label_table_path(path: &Path) -> PathBuf {

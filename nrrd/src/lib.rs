@@ -316,7 +316,7 @@ pub fn read_label_maps(path: &Path) -> Result<Vec<LabelMap>> {
             }
             labels.push(v as u16);
         }
-        let table = segment_table(&h, layer).unwrap_or_else(|| default_table(&labels));
+        let table = segment_table(&h, layer).unwrap_or_else(|| isotherm_sdk::volume::default_label_table(&labels));
         maps.push(LabelMap::new(geometry, labels, table));
     }
     Ok(maps)
@@ -342,13 +342,6 @@ fn segment_table(h: &Header, layer: usize) -> Option<Vec<LabelEntry>> {
     (!table.is_empty()).then_some(table)
 }
 
-fn default_table(labels: &[u16]) -> Vec<LabelEntry> {
-    let mut present = vec![false; 65536];
-    for &l in labels {
-        present[l as usize] = true;
-    }
-    (1..65536usize).filter(|&v| present[v]).map(|v| LabelEntry::new(v as u16, &format!("label {v}"), isotherm_sdk::volume::lesion_colour(v))).collect()
-}
 
 /// The header of a 3D LPS gzip NRRD; `extra` holds `key:=value` lines (each ending in a
 /// newline); the blank line that ends every header is added here.

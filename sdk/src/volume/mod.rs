@@ -167,3 +167,13 @@ pub fn lesion_colour(n: usize) -> [u8; 4] {
     let c = PALETTE[(n.max(1) - 1) % PALETTE.len()];
     [c[0], c[1], c[2], 255]
 }
+
+/// The label table of a file that carries none: "label N", with a distinct colour, for
+/// each value present in `labels` (0, background, excluded).
+pub fn default_label_table(labels: &[u16]) -> Vec<LabelEntry> {
+    let mut present = vec![false; 65536];
+    for &l in labels {
+        present[l as usize] = true;
+    }
+    (1..65536usize).filter(|&v| present[v]).map(|v| LabelEntry::new(v as u16, &format!("label {v}"), lesion_colour(v))).collect()
+}
