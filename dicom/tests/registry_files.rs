@@ -136,7 +136,7 @@ fn every_codec_decodes_exactly_its_uncompressed_twin() {
         assert_eq!(a.len(), b.len(), "{}", coded.display());
         assert!(a == b, "{} differs from {}", coded.display(), plain.display());
     }
-    // Signed 13-bit J2K (pydicom issue 1149): -2000..1896 after sign extension.
+    // Signed 13-bit J2K whose header and codestream disagree on the sign: -2000..1896 after sign extension.
     let j = decode(&t.join("J2K_pixelrep_mismatch.dcm"));
     let (lo, hi) = j[0].iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
     assert_eq!((lo, hi), (-2000.0, 1896.0));
