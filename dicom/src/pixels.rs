@@ -34,6 +34,8 @@ impl SliceValues {
 }
 
 /// Reads the given slices (frames of one file are decoded from one read), in order.
+/// Headers were scanned without pixel data (so `dicom list` and grouping never load
+/// images); only the slices a volume keeps are opened again here, whole.
 pub fn read_slices(slices: &[&Instance]) -> Result<Vec<SliceValues>> {
     let mut by_file: BTreeMap<&PathBuf, Vec<usize>> = BTreeMap::new();
     for (k, s) in slices.iter().enumerate() {
