@@ -17,17 +17,20 @@
 //!   orthogonal grid, when the policy says so.
 //! - [`write`]: a volume written back as a CT series (`isotherm phantom --format dicom`).
 //! - [`seg`]: label maps written as DICOM Segmentation objects.
+//! - [`sr`]: measurement tables written as DICOM SR (TID 1500) over a SEG's segments.
 //!
 //! World coordinates: DICOM's patient space is LPS; Isotherm's `Geometry` is RAS+, so
 //! every position and direction is multiplied by diag(-1, -1, 1) here and nowhere else.
 //! Index order is i along the row direction (columns), j along the column direction
 //! (rows), k along `row x column`: always a right-handed grid, sorted along +normal.
 
+mod elements;
 pub mod pixels;
 pub mod regular;
 pub mod scan;
 pub mod seg;
 pub mod series;
+pub mod sr;
 pub mod stack;
 pub mod write;
 

@@ -10,32 +10,16 @@
 
 use std::path::Path;
 
-use dicom_core::value::{DataSetSequence, PrimitiveValue};
-use dicom_core::{DataElement, Length, Tag, VR};
+use dicom_core::value::PrimitiveValue;
+use dicom_core::{DataElement, Tag, VR};
 use dicom_dictionary_std::{tags, uids};
-use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+use dicom_object::InMemDicomObject;
 use isotherm_sdk::abi::LabelMap;
 
-use crate::write::uid;
-use crate::{DicomError, Identifiers, Result, err, lps_to_ras};
-
-/// A coded concept: (value, coding scheme, meaning).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Code {
-    pub value: String,
-    pub scheme: String,
-    pub meaning: String,
-}
-
-impl Code {
-    pub fn new(value: &str, scheme: &str, meaning: &str) -> Self {
-        Code { value: value.into(), scheme: scheme.into(), meaning: meaning.into() }
-    }
-}
-
-/// Isotherm's private coding scheme, for concepts DICOM has none for (the ablation zone).
-/// Private designators start with "99" and are declared in the file.
-pub const PRIVATE_SCHEME: &str = "99ISOTHERM";
+pub use crate::elements::{Code, PRIVATE_SCHEME};
+use crate::elements::{code_item, ds_multi, private_scheme_declaration, save, seq, text as el, us};
+use crate::write::{slice_axes, uid};
+use crate::{Identifiers, Result, err, lps_to_ras};
 
 /// What one label is: its segment's label, category, type and anatomic region.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,24 +58,6 @@ pub struct SourceSeries<'a> {
     pub slice_uids: Option<&'a [String]>,
 }
 
-use crate::write::{ds, slice_axes, text as el};
-
-fn us(tag: Tag, v: u16) -> DataElement<InMemDicomObject> {
-    DataElement::new(tag, VR::US, PrimitiveValue::from(v))
-}
-
-fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
-    DataElement::new(tag, VR::SQ, DataSetSequence::new(items, Length::UNDEFINED))
-}
-
-fn ds_multi(tag: Tag, values: &[f64]) -> DataElement<InMemDicomObject> {
-    DataElement::new(tag, VR::DS, PrimitiveValue::Strs(values.iter().map(|&v| ds(v)).collect()))
-}
-
-fn code_item(c: &Code) -> InMemDicomObject {
-    InMemDicomObject::from_element_iter([el(tags::CODE_VALUE, VR::SH, &c.value), el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, &c.scheme), el(tags::CODE_MEANING, VR::LO, &c.meaning)])
-}
-
 /// Packs 0/1 values into bits, least significant bit first, with no padding between
 /// frames; the whole is padded to an even length.
 pub fn pack_bits(bits: &[bool]) -> Vec<u8> {
@@ -107,9 +73,25 @@ pub fn pack_bits(bits: &[bool]) -> Vec<u8> {
     out
 }
 
+/// A SEG as written: what an SR needs to reference its segments.
+#[derive(Debug, Clone)]
+pub struct WrittenSeg {
+    pub sop_instance_uid: String,
+    pub series_instance_uid: String,
+    /// Per segment, in segment-number order: the label value it holds and its codes.
+    pub segments: Vec<(u16, SegmentCode)>,
+}
+
+impl WrittenSeg {
+    /// The segment number holding label `value`.
+    pub fn segment_of(&self, value: u16) -> Option<(u16, &SegmentCode)> {
+        self.segments.iter().position(|(v, _)| *v == value).map(|n| (n as u16 + 1, &self.segments[n].1))
+    }
+}
+
 /// Writes `labels` as a BINARY Segmentation of `source`. The label map's grid must be
 /// orthogonal (a slice stack); empty segments are still declared, with one empty frame.
-pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_description: &str) -> Result<()> {
+pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_description: &str) -> Result<WrittenSeg> {
     let g = &labels.geometry;
     let Some([r, c, _]) = slice_axes(g) else {
         return err(path, "the label map's axes are not orthogonal; a DICOM SEG's frames are parallel planes");
@@ -129,6 +111,7 @@ pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_d
     let sop_uid = uid(&format!("{seg_series}/instance"));
     let (rl, cl) = (lps_to_ras(r), lps_to_ras(c));
     let mut segments = Vec::new();
+    let mut written = WrittenSeg { sop_instance_uid: sop_uid.clone(), series_instance_uid: seg_series.clone(), segments: Vec::new() };
     let mut frames_bits: Vec<bool> = Vec::new();
     let mut per_frame = Vec::new();
     for (s, entry) in labels.table.iter().enumerate() {
@@ -147,6 +130,7 @@ pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_d
             item.push(seq(tags::ANATOMIC_REGION_SEQUENCE, vec![code_item(region)]));
         }
         segments.push(InMemDicomObject::from_element_iter(item));
+        written.segments.push((entry.value, code));
         // Slices without the segment get no frame; an empty segment gets one empty frame.
         let empty = !labels.labels.contains(&entry.value);
         for k in 0..nz {
@@ -157,11 +141,14 @@ pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_d
             frames_bits.extend(slice.iter().map(|&l| l == entry.value));
             let position = lps_to_ras(g.index_to_world([0.0, 0.0, k as f64]));
             let mut frame = vec![
-                seq(tags::FRAME_CONTENT_SEQUENCE, vec![InMemDicomObject::from_element_iter([DataElement::new(
-                    tags::DIMENSION_INDEX_VALUES,
-                    VR::UL,
-                    PrimitiveValue::U32([number as u32, k as u32 + 1].into_iter().collect()),
-                )])]),
+                seq(
+                    tags::FRAME_CONTENT_SEQUENCE,
+                    vec![InMemDicomObject::from_element_iter([DataElement::new(
+                        tags::DIMENSION_INDEX_VALUES,
+                        VR::UL,
+                        PrimitiveValue::U32([number as u32, k as u32 + 1].into_iter().collect()),
+                    )])],
+                ),
                 seq(tags::PLANE_POSITION_SEQUENCE, vec![InMemDicomObject::from_element_iter([ds_multi(tags::IMAGE_POSITION_PATIENT, &position)])]),
                 seq(tags::SEGMENT_IDENTIFICATION_SEQUENCE, vec![InMemDicomObject::from_element_iter([us(tags::REFERENCED_SEGMENT_NUMBER, number)])]),
             ];
@@ -173,7 +160,10 @@ pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_d
                         vec![InMemDicomObject::from_element_iter([
                             el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
                             el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, &u[k]),
-                            seq(tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE, vec![code_item(&Code::new("121322", "DCM", "Source image for image processing operation"))]),
+                            seq(
+                                tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE,
+                                vec![code_item(&Code::new("121322", "DCM", "Source image for image processing operation"))],
+                            ),
                         ])],
                     ),
                 ])],
@@ -185,7 +175,10 @@ pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_d
     }
     let frames = per_frame.len();
     let shared = InMemDicomObject::from_element_iter([
-        seq(tags::PLANE_ORIENTATION_SEQUENCE, vec![InMemDicomObject::from_element_iter([ds_multi(tags::IMAGE_ORIENTATION_PATIENT, &[rl[0], rl[1], rl[2], cl[0], cl[1], cl[2]])])]),
+        seq(
+            tags::PLANE_ORIENTATION_SEQUENCE,
+            vec![InMemDicomObject::from_element_iter([ds_multi(tags::IMAGE_ORIENTATION_PATIENT, &[rl[0], rl[1], rl[2], cl[0], cl[1], cl[2]])])],
+        ),
         seq(
             tags::PIXEL_MEASURES_SEQUENCE,
             vec![InMemDicomObject::from_element_iter([
@@ -208,7 +201,14 @@ pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_d
         Some(u) => vec![InMemDicomObject::from_element_iter([
             seq(
                 tags::REFERENCED_INSTANCE_SEQUENCE,
-                u.iter().map(|s| InMemDicomObject::from_element_iter([el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE), el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, s)])).collect(),
+                u.iter()
+                    .map(|s| {
+                        InMemDicomObject::from_element_iter([
+                            el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
+                            el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, s),
+                        ])
+                    })
+                    .collect(),
             ),
             el(tags::SERIES_INSTANCE_UID, VR::UI, &ids.series_instance_uid),
         ])],
@@ -271,22 +271,9 @@ pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_d
         seq(tags::REFERENCED_SERIES_SEQUENCE, referenced),
         DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(pack_bits(&frames_bits).into())),
     ]);
-    obj.put(seq(
-        tags::CODING_SCHEME_IDENTIFICATION_SEQUENCE,
-        vec![InMemDicomObject::from_element_iter([
-            el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, PRIVATE_SCHEME),
-            el(tags::CODING_SCHEME_NAME, VR::ST, "Isotherm private concepts"),
-            el(tags::CODING_SCHEME_RESPONSIBLE_ORGANIZATION, VR::ST, "Isotherm"),
-        ])],
-    ));
-    let meta = FileMetaTableBuilder::new()
-        .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
-        .media_storage_sop_class_uid(uids::SEGMENTATION_STORAGE)
-        .media_storage_sop_instance_uid(sop_uid.as_str())
-        .implementation_class_uid(uid("isotherm implementation"))
-        .implementation_version_name("ISOTHERM");
-    let file = obj.with_meta(meta).map_err(|e| DicomError { path: path.to_path_buf(), problem: format!("cannot build the file meta: {e}") })?;
-    file.write_to_file(path).map_err(|e| DicomError { path: path.to_path_buf(), problem: format!("cannot write: {e}") })
+    obj.put(private_scheme_declaration());
+    save(path, obj, uids::SEGMENTATION_STORAGE, &sop_uid)?;
+    Ok(written)
 }
 
 /// sRGB 0-255 to DICOM's scaled CIELab (PS3.3 C.10.7.1.1: L* 0..100, a*, b* -128..127,
@@ -303,5 +290,9 @@ pub fn cielab(rgb: [u8; 4]) -> [u16; 3] {
     let f = |t: f64| if t > 216.0 / 24389.0 { t.cbrt() } else { (24389.0 / 27.0 * t + 16.0) / 116.0 };
     let (fx, fy, fz) = (f(x), f(y), f(z));
     let (l, a, bb) = (116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz));
-    [(l / 100.0 * 65535.0).round() as u16, ((a + 128.0) / 255.0 * 65535.0).round().clamp(0.0, 65535.0) as u16, ((bb + 128.0) / 255.0 * 65535.0).round().clamp(0.0, 65535.0) as u16]
+    [
+        (l / 100.0 * 65535.0).round() as u16,
+        ((a + 128.0) / 255.0 * 65535.0).round().clamp(0.0, 65535.0) as u16,
+        ((bb + 128.0) / 255.0 * 65535.0).round().clamp(0.0, 65535.0) as u16,
+    ]
 }

@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::{tags, uids};
-use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+use dicom_object::InMemDicomObject;
 use isotherm_sdk::abi::{Volume, VoxelData};
 use sha2::{Digest, Sha256};
 
+use crate::elements::{ds, save, text};
 use crate::{DicomError, Identifiers, Result, err, lps_to_ras};
 
 /// A UID derived from `seed`: `2.25.<128-bit decimal>`, at most 44 characters.
@@ -44,24 +45,8 @@ pub struct CtSlice<'a> {
     pub gantry_tilt: Option<f64>,
 }
 
-/// A decimal string (DS) of at most 16 characters.
-pub(crate) fn ds(v: f64) -> String {
-    for decimals in (0..=8).rev() {
-        let s = format!("{:.*}", decimals, v + 0.0);
-        let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
-        if s.len() <= 16 {
-            return s;
-        }
-    }
-    format!("{:.6e}", v)
-}
-
 fn strs(values: impl IntoIterator<Item = String>) -> PrimitiveValue {
     PrimitiveValue::Strs(values.into_iter().collect())
-}
-
-pub(crate) fn text(tag: dicom_core::Tag, vr: VR, s: &str) -> DataElement<InMemDicomObject> {
-    DataElement::new(tag, vr, PrimitiveValue::from(s.to_string()))
 }
 
 /// Writes one CT Image Storage file.
@@ -119,14 +104,7 @@ pub fn write_slice(path: &Path, ids: &Identifiers, s: &CtSlice) -> Result<()> {
     if let Some(t) = s.gantry_tilt {
         obj.put(text(tags::GANTRY_DETECTOR_TILT, VR::DS, &ds(t)));
     }
-    let meta = FileMetaTableBuilder::new()
-        .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
-        .media_storage_sop_class_uid(uids::CT_IMAGE_STORAGE)
-        .media_storage_sop_instance_uid(s.sop_instance_uid.as_str())
-        .implementation_class_uid(uid("isotherm implementation"))
-        .implementation_version_name("ISOTHERM");
-    let file = obj.with_meta(meta).map_err(|e| DicomError { path: path.to_path_buf(), problem: format!("cannot build the file meta: {e}") })?;
-    file.write_to_file(path).map_err(|e| DicomError { path: path.to_path_buf(), problem: format!("cannot write: {e}") })
+    save(path, obj, uids::CT_IMAGE_STORAGE, &s.sop_instance_uid)
 }
 
 /// A grid's i, j, k directions (RAS+) when they are orthogonal, as a slice stack's are.

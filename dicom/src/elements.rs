@@ -1,0 +1,92 @@
+//! Element builders and the file writer shared by the objects Isotherm writes (CT
+//! slices, SEG, SR): one place for the DS format, coded-concept items and file meta.
+
+use std::path::Path;
+
+use dicom_core::value::{DataSetSequence, PrimitiveValue};
+use dicom_core::{DataElement, Length, Tag, VR};
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+
+use crate::write::uid;
+use crate::{DicomError, Result};
+
+/// A coded concept: (value, coding scheme, meaning).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Code {
+    pub value: String,
+    pub scheme: String,
+    pub meaning: String,
+}
+
+impl Code {
+    pub fn new(value: &str, scheme: &str, meaning: &str) -> Self {
+        Code { value: value.into(), scheme: scheme.into(), meaning: meaning.into() }
+    }
+}
+
+/// Isotherm's private coding scheme, for concepts DICOM has none for (the ablation
+/// zone, the margin shell). Private designators start with "99" and are declared in
+/// each file that uses them ([`private_scheme_declaration`]).
+pub const PRIVATE_SCHEME: &str = "99ISOTHERM";
+
+/// A decimal string (DS) of at most 16 characters.
+pub(crate) fn ds(v: f64) -> String {
+    for decimals in (0..=8).rev() {
+        let s = format!("{:.*}", decimals, v + 0.0);
+        let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+        if s.len() <= 16 {
+            return s;
+        }
+    }
+    format!("{:.6e}", v)
+}
+
+pub(crate) fn text(tag: Tag, vr: VR, s: &str) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, vr, PrimitiveValue::from(s.to_string()))
+}
+
+pub(crate) fn us(tag: Tag, v: u16) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::US, PrimitiveValue::from(v))
+}
+
+pub(crate) fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::SQ, DataSetSequence::new(items, Length::UNDEFINED))
+}
+
+pub(crate) fn ds_multi(tag: Tag, values: &[f64]) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::DS, PrimitiveValue::Strs(values.iter().map(|&v| ds(v)).collect()))
+}
+
+pub(crate) fn code_item(c: &Code) -> InMemDicomObject {
+    InMemDicomObject::from_element_iter([
+        text(tags::CODE_VALUE, VR::SH, &c.value),
+        text(tags::CODING_SCHEME_DESIGNATOR, VR::SH, &c.scheme),
+        text(tags::CODE_MEANING, VR::LO, &c.meaning),
+    ])
+}
+
+/// The Coding Scheme Identification Sequence declaring [`PRIVATE_SCHEME`] (dciodvfy
+/// warns of an unrecognised designator otherwise).
+pub(crate) fn private_scheme_declaration() -> DataElement<InMemDicomObject> {
+    seq(
+        tags::CODING_SCHEME_IDENTIFICATION_SEQUENCE,
+        vec![InMemDicomObject::from_element_iter([
+            text(tags::CODING_SCHEME_DESIGNATOR, VR::SH, PRIVATE_SCHEME),
+            text(tags::CODING_SCHEME_NAME, VR::ST, "Isotherm private concepts"),
+            text(tags::CODING_SCHEME_RESPONSIBLE_ORGANIZATION, VR::ST, "Isotherm"),
+        ])],
+    )
+}
+
+/// Writes `obj` as a Part 10 file, Explicit VR Little Endian.
+pub(crate) fn save(path: &Path, obj: InMemDicomObject, sop_class_uid: &str, sop_instance_uid: &str) -> Result<()> {
+    let meta = FileMetaTableBuilder::new()
+        .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+        .media_storage_sop_class_uid(sop_class_uid)
+        .media_storage_sop_instance_uid(sop_instance_uid)
+        .implementation_class_uid(uid("isotherm implementation"))
+        .implementation_version_name("ISOTHERM");
+    let file = obj.with_meta(meta).map_err(|e| DicomError { path: path.to_path_buf(), problem: format!("cannot build the file meta: {e}") })?;
+    file.write_to_file(path).map_err(|e| DicomError { path: path.to_path_buf(), problem: format!("cannot write: {e}") })
+}
