@@ -67,10 +67,12 @@ echo
 # generator, listed, segmented from the folder; the lesion table must equal the NIfTI run's.
 "$bin" phantom --seed 1 --format dicom --out "$out/dicom-case" > /dev/null
 "$bin" dicom list "$out/dicom-case" | grep -E '^[0-9]+\. '
-"$bin" run segmentation --input ct="$out/dicom-case/pre_ct" --param scan=pre-ablation --out "$out/segmentation-dicom" > /dev/null
+"$bin" run segmentation --input ct="$out/dicom-case/pre_ct" --param scan=pre-ablation --output-format dicom --out "$out/segmentation-dicom" > /dev/null
 if cmp -s "$out/segmentation/lesion-table-lesions.csv" "$out/segmentation-dicom/lesion-table-lesions.csv"; then
   echo "Segmentation from the DICOM series: the same lesion table as from NIfTI ($out/segmentation-dicom)"
 else
   echo "error: the DICOM series segmented differently from its NIfTI twin" >&2
   exit 1
 fi
+echo "  back as DICOM for the PACS: $(cd "$out/segmentation-dicom" && ls *.seg.dcm *.sr.dcm | tr '\n' ' ')"
+echo "  (SEG: the label maps of that series; SR, TID 1500: the lesion table over the lesions' segments)"

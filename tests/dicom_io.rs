@@ -68,6 +68,76 @@ fn the_demo_case_as_dicom_lists_converts_and_segments_like_its_nifti() {
     let o = std::process::Command::new("dciodvfy").arg(&seg).output().expect("dciodvfy (dicom3tools)");
     let report = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(!report.contains("Error"), "{report}");
+
+    // The lesion table as a DICOM SR over the lesions SEG: highdicom and dcmqi read the
+    // CSV's volumes and axes back, each group on its lesion's segment.
+    let groups = read_sr(&from_dicom.join("lesion-table-lesions.sr.dcm"));
+    let csv = std::fs::read_to_string(from_dicom.join("lesion-table-lesions.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = csv.lines().skip(1).map(|l| l.split(',').map(|c| c.parse().unwrap()).collect()).collect();
+    assert_eq!(groups.len(), rows.len(), "{csv}");
+    for (g, row) in groups.iter().zip(&rows) {
+        assert_eq!(g["tracking_id"], format!("lesion {}", row[0]));
+        assert_eq!(g["segments"], serde_json::json!([row[0] as u64]), "lesion n is segment n of lesions.seg.dcm");
+        let value = |code: &str| g["measurements"].as_array().unwrap().iter().find(|m| m["concept"][0] == code).unwrap()["value"].as_f64().unwrap();
+        for (code, column) in [("118565006", 1), ("103339001", 2), ("103340004", 3), ("112031", 7)] {
+            assert!((value(code) - row[column]).abs() <= 1e-6 * row[column].abs().max(1.0), "{code}: {} vs {}", value(code), row[column]);
+        }
+    }
+}
+
+/// highdicom's measurement groups of an SR, after checking that dcmqi's tid1500reader
+/// reads the same groups and dciodvfy finds no error.
+fn read_sr(sr: &std::path::Path) -> Vec<serde_json::Value> {
+    let python = std::process::Command::new("bash").arg(workspace_root().join("scripts/dicom-oracle.sh")).arg("--python").output().unwrap();
+    let python = String::from_utf8(python.stdout).unwrap().trim().to_string();
+    let json_path = sr.with_extension("json");
+    let o = std::process::Command::new(&python).arg(workspace_root().join("dicom/tests/sr_read.py")).arg(sr).arg(&json_path).output().unwrap();
+    assert!(o.status.success(), "{}: {}", sr.display(), String::from_utf8_lossy(&o.stderr));
+    let read: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let groups = read["highdicom"]["groups"].as_array().unwrap().clone();
+    let dcmqi = read["dcmqi"]["Measurements"].as_array().unwrap();
+    assert_eq!(dcmqi.len(), groups.len());
+    for (d, h) in dcmqi.iter().zip(&groups) {
+        assert_eq!(d["TrackingIdentifier"], h["tracking_id"]);
+        assert_eq!(d["measurementItems"].as_array().unwrap().len(), h["measurements"].as_array().unwrap().len());
+    }
+    let o = std::process::Command::new("dciodvfy").arg(sr).output().expect("dciodvfy (dicom3tools)");
+    let report = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(!report.contains("Error"), "{report}");
+    groups
+}
+
+#[test]
+fn the_margin_from_two_dicom_series_goes_back_as_seg_and_sr() {
+    let case = temp_dir("dicom-margin");
+    let o = isotherm(&["phantom", "--seed", "1", "--format", "dicom", "--out", case.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let out = case.join("margin");
+    let o = isotherm(&[
+        "run", "margin", "-i", &format!("pre={}", case.join("pre_ct").display()), "-i", &format!("post={}", case.join("post_ct").display()),
+        "--output-format", "dicom", "-o", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    // The tumours as measured and the registered zone, as SEGs of the pre-ablation series.
+    for seg in ["tumours.seg.dcm", "ablation-zone-pre.seg.dcm"] {
+        assert!(out.join(seg).exists(), "{seg}");
+    }
+    let groups = read_sr(&out.join("margins-margins.sr.dcm"));
+    let csv = std::fs::read_to_string(out.join("margins-margins.csv")).unwrap();
+    let rows: Vec<Vec<String>> = csv.lines().skip(1).map(|l| l.replace("\"0 mm, not covered\"", "not covered").split(',').map(str::to_string).collect()).collect();
+    assert_eq!(groups.len(), rows.len(), "{csv}");
+    let tumours = nifti::read_label_map(&out.join("tumours.nii.gz")).unwrap();
+    for (g, row) in groups.iter().zip(&rows) {
+        let id: u64 = row[0].parse().unwrap();
+        assert_eq!(g["tracking_id"], format!("tumour {id}"));
+        assert_eq!(g["finding"], "108369006");
+        assert!(tumours.labels.contains(&(id as u16)), "tumour {id} is in the tumour map");
+        let mam = g["measurements"].as_array().unwrap().iter().find(|m| m["concept"][0] == "121206").unwrap();
+        assert_eq!(mam["derivation"], "255605001", "the MAM is a minimum distance");
+        assert_eq!(mam["unit"], "mm");
+        let csv_mam: f64 = row[2].parse().unwrap();
+        assert!((mam["value"].as_f64().unwrap() - csv_mam).abs() < 1e-9, "tumour {id}: SR {mam} vs CSV {csv_mam}");
+    }
 }
 
 #[test]

@@ -78,9 +78,15 @@ fn slug(s: &str) -> String {
 /// was read as acquired) its slices referenced frame by frame; on another grid, the
 /// first DICOM input's patient and study without slice references. With no DICOM input
 /// there is no patient to attach the SEG to, and it is refused.
-pub fn write_dicom_segs(dir: &Path, output: &RunOutput, sources: &[&crate::io::volume::DicomSource]) -> Result<Vec<PathBuf>, String> {
+///
+/// Then every report table whose rows are the segments of one of those SEGs (the
+/// margins over the tumours, the lesion table over the lesions) as a DICOM SR
+/// (`NODE-TABLE.sr.dcm`, TID 1500) referencing them.
+pub fn write_dicom(dir: &Path, output: &RunOutput, sources: &[&crate::io::volume::DicomSource]) -> Result<Vec<PathBuf>, String> {
     use isotherm_dicom::seg::{SourceSeries, write_seg};
+    use isotherm_dicom::sr::{groups_from_table, write_measurement_report};
     let mut written = Vec::new();
+    let mut segs = Vec::new();
     for change in output.changes.iter() {
         let NodeChange::Upsert(node) = change else { continue };
         let NodeData::LabelMap(m) = &node.data else { continue };
@@ -90,8 +96,20 @@ pub fn write_dicom_segs(dir: &Path, output: &RunOutput, sources: &[&crate::io::v
         };
         let slice_uids = on_grid.and_then(|s| s.slice_uids.as_deref());
         let p = dir.join(format!("{}.seg.dcm", node.name));
-        write_seg(&p, m, &SourceSeries { identifiers: &source.identifiers, slice_uids }, &format!("Isotherm {}", node.name)).map_err(|e| e.to_string())?;
+        let seg = write_seg(&p, m, &SourceSeries { identifiers: &source.identifiers, slice_uids }, &format!("Isotherm {}", node.name)).map_err(|e| e.to_string())?;
         written.push(p);
+        segs.push((m, seg, *source, slice_uids));
+    }
+    for change in output.changes.iter() {
+        let NodeChange::Upsert(node) = change else { continue };
+        let NodeData::Report(r) = &node.data else { continue };
+        for table in r.tables.iter() {
+            let Some((groups, (_, seg, source, slice_uids))) = segs.iter().find_map(|s| groups_from_table(table, s.0).map(|g| (g, s))) else { continue };
+            let p = dir.join(format!("{}-{}.sr.dcm", node.name, slug(table.name.as_str())));
+            let title = format!("Isotherm {} {}", node.name, table.name);
+            write_measurement_report(&p, &SourceSeries { identifiers: &source.identifiers, slice_uids: *slice_uids }, seg, &groups, &title).map_err(|e| e.to_string())?;
+            written.push(p);
+        }
     }
     Ok(written)
 }

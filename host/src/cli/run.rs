@@ -145,7 +145,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
             }
             if args.output_format == "dicom" {
                 let sources: Vec<&DicomSource> = input_sources.iter().map(|(_, s)| s).collect();
-                match crate::output::write_dicom_segs(&args.out, &output, &sources) {
+                match crate::output::write_dicom(&args.out, &output, &sources) {
                     Ok(w) => written.extend(w),
                     Err(e) => {
                         eprintln!("error: {e}");

@@ -26,6 +26,7 @@ impl Plugin for Margin {
             .input(InputSpec::label_map("tumour", "Tumours").optional().help("Each label value is a tumour; a binary mask is split into connected tumours (default with CTs: segmented)"))
             .input(InputSpec::label_map("zone", "Ablation zone").optional().help("The ablation zone, in the same frame as the tumours (not needed with CTs)"))
             .output(OutputSpec::new("margins", NodeKind::Report, "Per-tumour MAM, coverage and class"))
+            .output(OutputSpec::new("tumours", NodeKind::LabelMap, "The tumours as measured: tumour n (row n of the table) has value n"))
             .output(OutputSpec::new("ablation-zone", NodeKind::Mesh, "The zone's surface, translucent"))
             .output(OutputSpec::new("closest-points", NodeKind::Markups, "Where each tumour's margin is smallest"))
             .output(OutputSpec::new("registered-post-ct", NodeKind::Volume, "With CTs: the post-ablation CT on the pre grid"))
@@ -54,7 +55,7 @@ impl Plugin for Margin {
                 let prepared = scans::prepare(pre, post, tumour, &net, &device, host)?;
                 let zone_settings = logic::Settings { zone_label: 0, ..settings };
                 let assessment = logic::assess(&prepared.tumours, &prepared.zone_pre, &zone_settings, host)?;
-                let mut changes: Vec<NodeChange> = logic::to_output(&assessment).changes.into_iter().collect();
+                let mut changes: Vec<NodeChange> = logic::to_output(assessment).changes.into_iter().collect();
                 let node = |name: &str, data: NodeData| NodeChange::Upsert(SceneNode { name: name.into(), data });
                 changes.push(node("registration", NodeData::Report(scans::report(&prepared))));
                 changes.push(node("ablation-zone-pre", NodeData::LabelMap(prepared.zone_pre)));
@@ -65,7 +66,7 @@ impl Plugin for Margin {
                 let tumour = tumour.ok_or_else(|| PluginError::invalid_input("give 'pre' and 'post' CTs, or 'tumour' and 'zone' label maps"))?;
                 let zone = request.optional_label_map("zone")?.ok_or_else(|| PluginError::invalid_input("input 'zone' is missing (or give 'pre' and 'post' CTs)"))?;
                 let assessment = logic::assess(tumour, zone, &settings, host)?;
-                Ok(logic::to_output(&assessment))
+                Ok(logic::to_output(assessment))
             }
             _ => Err(PluginError::invalid_input("give both 'pre' and 'post' CTs (or neither, with 'tumour' and 'zone' label maps)")),
         }

@@ -62,6 +62,9 @@ impl LesionMargin {
 
 pub struct Assessment {
     pub lesions: Vec<LesionMargin>,
+    /// The tumours as measured: tumour n (the table's row n) has value n, named
+    /// "tumour n" (what a DICOM SR's measurement groups reference).
+    pub tumours: LabelMap,
     pub zone_surface: Mesh,
     pub zone_ml: f64,
 }
@@ -97,9 +100,15 @@ pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>
     let voxel_ml = g.voxel_volume_mm3() / 1000.0;
 
     let mut out = Vec::new();
+    let mut measured = vec![0u16; g.len()];
     // One tumour's mask at a time (each is full-size).
     tumours.for_each_lesion(s.tumour_label, |n, count, id, mask| {
         let mask = &mask;
+        for (m, &inside) in measured.iter_mut().zip(mask) {
+            if inside {
+                *m = id;
+            }
+        }
         host.checkpoint()?;
         host.progress(0.1 + 0.85 * n as f32 / count as f32, &format!("tumour {id}"));
         let voxels = mask.iter().filter(|&&m| m).count();
@@ -153,11 +162,12 @@ pub fn assess(tumours: &LabelMap, zone: &LabelMap, s: &Settings, host: &Host<'_>
         return Err(PluginError::invalid_input("the tumour label map has no tumour"));
     }
     host.progress(1.0, "done");
-    Ok(Assessment { lesions: out, zone_surface, zone_ml: zone_voxels as f64 * voxel_ml })
+    let table = out.iter().map(|l| LabelEntry::new(l.id, &format!("tumour {}", l.id), isotherm_sdk::volume::lesion_colour(l.id as usize))).collect();
+    Ok(Assessment { tumours: LabelMap::new(g, measured, table), lesions: out, zone_surface, zone_ml: zone_voxels as f64 * voxel_ml })
 }
 
-/// The report table, surfaces and closest-point rulers.
-pub fn to_output(a: &Assessment) -> RunOutput {
+/// The report table, the measured tumours, surfaces and closest-point rulers.
+pub fn to_output(a: Assessment) -> RunOutput {
     let text = |s: &str| Cell::Text(s.into());
     let rows: Vec<RVec<Cell>> = a
         .lesions
@@ -206,6 +216,7 @@ pub fn to_output(a: &Assessment) -> RunOutput {
     let node = |name: String, data: NodeData| NodeChange::Upsert(SceneNode { name: name.into(), data });
     let mut changes = vec![
         node("margins".into(), NodeData::Report(report)),
+        node("tumours".into(), NodeData::LabelMap(a.tumours)),
         node("ablation-zone".into(), NodeData::Mesh(a.zone_surface.clone())),
         node("closest-points".into(), NodeData::Markups(Markups { points: RVec::new(), lines: lines.into(), colour: [1.0, 0.2, 0.9, 1.0] })),
     ];
