@@ -138,6 +138,18 @@ fn the_margin_from_two_dicom_series_goes_back_as_seg_and_sr() {
         let csv_mam: f64 = row[2].parse().unwrap();
         assert!((mam["value"].as_f64().unwrap() - csv_mam).abs() < 1e-9, "tumour {id}: SR {mam} vs CSV {csv_mam}");
     }
+
+    // The SEGs back in as the margin's label-map inputs: the same margins, to the bit.
+    let again = case.join("margin-from-seg");
+    let o = isotherm(&[
+        "run", "margin", "-i", &format!("tumour={}", out.join("tumours.seg.dcm").display()), "-i", &format!("zone={}", out.join("ablation-zone-pre.seg.dcm").display()),
+        "-o", again.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let from_seg = nifti::read_label_map(&again.join("tumours.nii.gz")).unwrap();
+    assert!(from_seg.geometry.same_grid(&tumours.geometry, 1e-4), "the SEG's grid is the pre CT's");
+    assert_eq!(from_seg.labels, tumours.labels);
+    assert_eq!(std::fs::read_to_string(again.join("margins-margins.csv")).unwrap(), csv);
 }
 
 #[test]
@@ -179,7 +191,7 @@ fn dicom_inputs_the_reader_cannot_honestly_read_are_refused_by_name() {
     let o = isotherm(&["run", "template", "-i", &format!("ct={}", demo("pre_ct.nii.gz").display()), "-i", &format!("mask={}", ge.display()), "-o", out.to_str().unwrap()]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("DICOM SEG input is not supported yet"), "{err}");
+    assert!(err.contains("no DICOM Segmentation in this folder"), "{err}");
     // A SEG needs a DICOM input to belong to.
     let o = isotherm(&["run", "segmentation", "-i", &format!("ct={}", demo("pre_ct.nii.gz").display()), "--output-format", "dicom", "-o", out.to_str().unwrap()]);
     let (_, err) = text(&o);

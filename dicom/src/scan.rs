@@ -213,7 +213,7 @@ fn enhanced_frames(obj: &InMemDicomObject, base: Instance, frames: u32) -> Vec<I
         .collect()
 }
 
-fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
+pub(crate) fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
     obj.get(tag).and_then(|e| e.to_str().ok()).map(|s| s.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()).unwrap_or_default()
 }
 
@@ -221,11 +221,11 @@ fn multi_text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Vec<String> {
     obj.get(tag).and_then(|e| e.to_multi_str().ok()).map(|v| v.iter().map(|s| s.trim().to_ascii_uppercase()).collect()).unwrap_or_default()
 }
 
-fn int(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<i64> {
+pub(crate) fn int(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<i64> {
     obj.get(tag).and_then(|e| e.to_int::<i64>().ok())
 }
 
-fn floats<const N: usize>(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<[f64; N]> {
+pub(crate) fn floats<const N: usize>(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<[f64; N]> {
     let e = obj.get(tag)?;
     // A decimal string stored as raw bytes (VR UN, or read without its VR) would convert
     // byte by byte ("1.0" as 49, 46, 48): parse it as the text it is.

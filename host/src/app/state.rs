@@ -132,6 +132,9 @@ pub fn looks_like_label_map(path: &Path) -> bool {
 }
 
 fn load_file(path: &Path) -> Result<(NodeData, Option<crate::io::volume::DicomSource>), String> {
+    if path.is_file() && isotherm_dicom::seg::is_seg(path) {
+        return crate::io::volume::read_label_map(path).map(|m| (NodeData::LabelMap(m), None));
+    }
     if crate::io::volume::is_dicom(path) {
         let read = crate::io::volume::read(path, 0, isotherm_dicom::Policy::default())?;
         return Ok((NodeData::Volume(read.volume), read.dicom));

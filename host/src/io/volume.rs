@@ -61,8 +61,9 @@ pub fn read(spec: &Path, frame: u64, policy: Policy) -> Result<OpenedVolume, Str
     Ok(OpenedVolume { volume: read.volume, dicom: Some(source) })
 }
 
-/// Reads a label-map input: NIfTI, or NRRD / `.seg.nrrd` (one layer: Slicer's overlapping
-/// segments in several layers are refused, naming the count).
+/// Reads a label-map input: NIfTI, NRRD / `.seg.nrrd` (one layer: Slicer's overlapping
+/// segments in several layers are refused, naming the count), or a DICOM SEG (a file, or
+/// a folder holding one; segment n becomes label n).
 pub fn read_label_map(path: &Path) -> Result<isotherm_sdk::abi::LabelMap, String> {
     if isotherm_nrrd::is_nrrd_path(path) {
         let mut maps = isotherm_nrrd::read_label_maps(path).map_err(|e| e.to_string())?;
@@ -72,7 +73,20 @@ pub fn read_label_map(path: &Path) -> Result<isotherm_sdk::abi::LabelMap, String
         return Ok(maps.remove(0));
     }
     if is_dicom(path) {
-        return Err(format!("{}: label maps are read from NIfTI or NRRD; DICOM SEG input is not supported yet", path.display()));
+        let file = if path.is_dir() {
+            match isotherm_dicom::seg::find_segs(path).as_slice() {
+                [one] => one.clone(),
+                [] => return Err(format!("{}: no DICOM Segmentation in this folder (a label map input from DICOM is a SEG file)", path.display())),
+                many => return Err(format!("{}: {} DICOM Segmentations in this folder; name one: {}", path.display(), many.len(), many.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))),
+            }
+        } else {
+            path.to_path_buf()
+        };
+        let read = isotherm_dicom::seg::read_seg(&file).map_err(|e| e.to_string())?;
+        for note in &read.notes {
+            tracing::info!("{}: {note}", file.display());
+        }
+        return Ok(read.labels);
     }
     isotherm_nifti::read_label_map(path).map_err(|e| e.to_string())
 }

@@ -1,12 +1,14 @@
-//! Label maps out as DICOM Segmentation (BINARY): one segment per label with coded
-//! concepts, one frame per segment and slice that holds any of it, bits packed back to
-//! back across frames (PS3.5 8.1.1: no padding between frames, only at the end), the
+//! DICOM Segmentation out, and in ([`read_seg`], in `read`). Label maps out as BINARY
+//! SEG: one segment per label with coded concepts, one frame per segment and slice that
+//! holds any of it, bits packed back to back across frames (PS3.5 8.1.1: no padding between frames, only at the end), the
 //! source CT referenced frame by frame when the label map is on the CT's own slices.
 //!
 //! The modules follow the Segmentation IOD (PS3.3 A.51): Patient, General Study, General
 //! Series + Segmentation Series, Frame of Reference, General and Enhanced General
 //! Equipment, General Image, Image Pixel, Segmentation Image, Multi-frame Functional
 //! Groups, Multi-frame Dimension, Common Instance Reference, SOP Common.
+
+mod read;
 
 use std::path::Path;
 
@@ -17,6 +19,7 @@ use dicom_object::InMemDicomObject;
 use isotherm_sdk::abi::LabelMap;
 
 pub use crate::elements::{Code, PRIVATE_SCHEME};
+pub use read::{SegRead, find_segs, is_seg, read_seg, srt_mapping, srt_to_sct};
 use crate::elements::{code_item, ds_multi, private_scheme_declaration, save, seq, text as el, us};
 use crate::write::{slice_axes, uid};
 use crate::{Identifiers, Result, err, lps_to_ras};
@@ -132,10 +135,13 @@ pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_d
         segments.push(InMemDicomObject::from_element_iter(item));
         written.segments.push((entry.value, code));
         // Slices without the segment get no frame; an empty segment gets one empty frame.
+        // The first segment always has frames on the first and last slice, so that a
+        // reader rebuilds the whole grid (not only the slices that hold labels).
         let empty = !labels.labels.contains(&entry.value);
         for k in 0..nz {
             let slice = &labels.labels[k * plane..(k + 1) * plane];
-            if !(slice.contains(&entry.value) || empty && k == 0) {
+            let extent = s == 0 && (k == 0 || k == nz - 1);
+            if !(slice.contains(&entry.value) || empty && k == 0 || extent) {
                 continue;
             }
             frames_bits.extend(slice.iter().map(|&l| l == entry.value));
