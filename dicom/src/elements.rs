@@ -11,24 +11,7 @@ use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use crate::write::uid;
 use crate::{DicomError, Result};
 
-/// A coded concept: (value, coding scheme, meaning).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Code {
-    pub value: String,
-    pub scheme: String,
-    pub meaning: String,
-}
-
-impl Code {
-    pub fn new(value: &str, scheme: &str, meaning: &str) -> Self {
-        Code { value: value.into(), scheme: scheme.into(), meaning: meaning.into() }
-    }
-}
-
-/// Isotherm's private coding scheme, for concepts DICOM has none for (the ablation
-/// zone, the margin shell). Private designators start with "99" and are declared in
-/// each file that uses them ([`private_scheme_declaration`]).
-pub const PRIVATE_SCHEME: &str = "99ISOTHERM";
+pub use isotherm_sdk::terminology::{Code, PRIVATE_SCHEME};
 
 /// A decimal string (DS) of at most 16 characters.
 pub(crate) fn ds(v: f64) -> String {

@@ -374,12 +374,24 @@ pub fn write_volume(path: &Path, v: &Volume) -> Result<()> {
     write_file(path, &header_text(kind, &v.geometry, ""), &data)
 }
 
+/// Slicer's `TerminologyEntry` tag for a label (the segment's category, type and
+/// anatomic region, `~`-separated, each `scheme^value^meaning`): the same SNOMED CT
+/// codes our DICOM SEGs carry.
+fn terminology_tag(name: &str) -> String {
+    let t = isotherm_sdk::terminology::segment_code(name);
+    let code = |c: &isotherm_sdk::terminology::Code| format!("{}^{}^{}", c.scheme, c.value, c.meaning);
+    let region = t.region.as_ref().map(code).unwrap_or_else(|| "^^".into());
+    format!("TerminologyEntry:Segmentation category and type - DICOM master list~{}~{}~^^~Anatomic codes - DICOM master list~{region}~^^", code(&t.category), code(&t.kind))
+}
+
 /// Writes a label map as a Slicer segmentation (`.seg.nrrd`, one layer): each label a
-/// segment with its name, value and colour, so Slicer shows the same names.
+/// segment with its name, value, colour and terminology, so Slicer shows the same names
+/// and codes.
 pub fn write_segmentation(path: &Path, m: &LabelMap) -> Result<()> {
     let mut extra = String::new();
     let g = &m.geometry;
     for (n, e) in m.table.iter().enumerate() {
+        extra.push_str(&format!("Segment{n}_Tags:={}|\n", terminology_tag(&e.name)));
         let c = e.colour;
         extra.push_str(&format!(
             "Segment{n}_Color:={} {} {}\nSegment{n}_ID:=Segment_{}\nSegment{n}_LabelValue:={}\nSegment{n}_Layer:=0\nSegment{n}_Name:={}\nSegment{n}_Extent:=0 {} 0 {} 0 {}\n",

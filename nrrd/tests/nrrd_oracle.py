@@ -45,5 +45,5 @@ if np.issubdtype(data.dtype, np.integer):
     result["counts"] = [{str(int(v)): int(c) for v, c in zip(*np.unique(l, return_counts=True))} for l in layers]
 if path.endswith(".seg.nrrd"):
     seg = slicerio.read_segmentation(path, skip_voxels=True)
-    result["segments"] = [{"name": s["name"], "labelValue": int(s["labelValue"]), "layer": int(s.get("layer", 0))} for s in seg["segments"]]
+    result["segments"] = [{"name": s["name"], "labelValue": int(s["labelValue"]), "layer": int(s.get("layer", 0)), "terminology": s.get("terminology")} for s in seg["segments"]]
 json.dump(result, open(out, "w"))

@@ -112,6 +112,14 @@ fn our_files_read_back_in_pynrrd_and_slicerio() {
     let theirs = read_with_pynrrd(&seg_path);
     let names: Vec<&str> = theirs["segments"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["liver", "tumour 1", "tumour 2"]);
+    // slicerio reads the terminology: the SNOMED CT codes of our DICOM SEGs.
+    let terms: Vec<(&str, &str, Option<&str>)> = theirs["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["terminology"]["category"][1].as_str().unwrap(), s["terminology"]["type"][1].as_str().unwrap(), s["terminology"]["anatomicRegion"][1].as_str()))
+        .collect();
+    assert_eq!(terms, [("123037004", "10200004", None), ("49755003", "108369006", Some("10200004")), ("49755003", "108369006", Some("10200004"))]);
     for (value, count) in theirs["counts"][0].as_object().unwrap() {
         let v: u16 = value.parse().unwrap();
         assert_eq!(map.labels.iter().filter(|&&l| l == v).count() as u64, count.as_u64().unwrap());

@@ -16,6 +16,7 @@ pub mod output;
 pub mod params;
 pub mod pinned;
 mod plugin;
+pub mod terminology;
 pub mod testing;
 pub mod volume;
 

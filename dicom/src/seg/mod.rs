@@ -19,40 +19,12 @@ use dicom_object::InMemDicomObject;
 use isotherm_sdk::abi::LabelMap;
 
 pub use crate::elements::{Code, PRIVATE_SCHEME};
+pub use isotherm_sdk::terminology::{SegmentCode, segment_code};
 pub use read::{SegRead, find_segs, is_seg, read_seg, srt_mapping, srt_to_sct};
 use crate::elements::{code_item, ds_multi, private_scheme_declaration, save, seq, text as el, us};
 use crate::write::{slice_axes, uid};
 use crate::{Identifiers, Result, err, lps_to_ras};
 
-/// What one label is: its segment's label, category, type and anatomic region.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SegmentCode {
-    pub label: String,
-    pub category: Code,
-    pub kind: Code,
-    pub region: Option<Code>,
-}
-
-/// Coded concepts for the labels Isotherm writes, by their names (the label table's):
-/// liver, tumour, vessel, ablation zone; anything else is a tissue of unknown kind.
-pub fn segment_code(name: &str) -> SegmentCode {
-    let lower = name.to_ascii_lowercase();
-    let liver = Code::new("10200004", "SCT", "Liver");
-    let structure = Code::new("123037004", "SCT", "Anatomical Structure");
-    let altered = Code::new("49755003", "SCT", "Morphologically Altered Structure");
-    let (category, kind, region) = if lower.contains("tumour") || lower.contains("tumor") || lower.contains("lesion") {
-        (altered, Code::new("108369006", "SCT", "Neoplasm"), Some(liver))
-    } else if lower.contains("zone") || lower.contains("ablat") {
-        (altered, Code::new("ABLATIONZONE", PRIVATE_SCHEME, "Ablation zone"), Some(liver))
-    } else if lower.contains("vessel") || lower.contains("vein") {
-        (structure, Code::new("59820001", "SCT", "Blood vessel"), Some(liver))
-    } else if lower.contains("liver") {
-        (structure, liver, None)
-    } else {
-        (Code::new("85756007", "SCT", "Tissue"), Code::new("85756007", "SCT", "Tissue"), None)
-    };
-    SegmentCode { label: name.to_string(), category, kind, region }
-}
 
 /// The CT a segmentation was made on: its identifiers and, when the label map lies on
 /// its own slices, each slice's SOP Instance UID (for per-frame source references).
