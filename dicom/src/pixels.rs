@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use dicom_object::open_file;
 use dicom_pixeldata::{PixelDecoder, PixelRepresentation};
 use rayon::prelude::*;
 
@@ -85,7 +84,7 @@ fn read_file_frames(path: &Path, frames: &[&Instance]) -> Result<Vec<SliceValues
         return err(path, format!("pixel data in transfer syntax {ts} ({}) cannot be decoded: Isotherm is built without a JPEG-LS codec; convert the series (e.g. `dcmdjpls` or `gdcmconv --raw`) first", transfer_syntax_name(ts)));
     }
     let result = std::panic::catch_unwind(|| -> Result<Vec<SliceValues>> {
-        let obj = open_file(path).map_err(|e| DicomError { path: path.to_path_buf(), problem: format!("unreadable DICOM: {}", one_line(&e)) })?;
+        let obj = crate::scan::open_through_pixel_data(path)?;
         if obj.get(dicom_dictionary_std::tags::PIXEL_DATA).is_none() {
             return err(path, "no Pixel Data (a header-only or truncated file)");
         }

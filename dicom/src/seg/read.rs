@@ -12,11 +12,11 @@ use std::path::Path;
 
 use dicom_core::value::Value;
 use dicom_dictionary_std::{tags, uids};
-use dicom_object::{InMemDicomObject, OpenFileOptions};
+use dicom_object::InMemDicomObject;
 use isotherm_sdk::abi::{Geometry, LabelEntry, LabelMap};
 
 use super::{Code, SegmentCode};
-use crate::scan::{floats, int, one_line, text};
+use crate::scan::{floats, int, text};
 use crate::{Result, err, lps_to_ras};
 
 /// A SEG read as a label map, with each segment's codes and what was noticed.
@@ -126,19 +126,19 @@ fn srgb(lab: [u16; 3]) -> [u8; 4] {
 /// Reads a DICOM SEG file as one label map. Overlapping segments are refused (a label
 /// map holds one label per voxel), naming the segments and how many voxels they share.
 pub fn read_seg(path: &Path) -> Result<SegRead> {
-    let opened = std::panic::catch_unwind(|| OpenFileOptions::new().open_file(path));
-    let obj = match opened {
-        Ok(Ok(obj)) => obj,
-        Ok(Err(e)) => return err(path, format!("unreadable DICOM: {}", one_line(&e))),
-        Err(_) => return err(path, "unreadable DICOM: the parser failed on malformed data"),
-    };
-    let class = text(&obj, tags::SOP_CLASS_UID);
+    // The header first: a CT slice or a report is refused without reading its pixels.
+    let header = crate::scan::open_header(path)?;
+    let class = text(&header, tags::SOP_CLASS_UID);
     if class == "1.2.840.10008.5.1.4.1.1.66.7" {
         return err(path, "a Label Map Segmentation (SOP class 1.2.840.10008.5.1.4.1.1.66.7) is not supported yet; write it as a BINARY SEG (e.g. highdicom's SegmentationTypeValues.BINARY)");
     }
     if class != uids::SEGMENTATION_STORAGE {
         return err(path, format!("not a DICOM Segmentation: {}", crate::scan::sop_class_name(&class)));
     }
+    let obj = match std::panic::catch_unwind(|| crate::scan::open_through_pixel_data(path)) {
+        Ok(r) => r?,
+        Err(_) => return err(path, "unreadable DICOM: the parser failed on malformed data"),
+    };
     let result = std::panic::catch_unwind(|| decode(path, &obj));
     match result {
         Ok(r) => r,
