@@ -62,6 +62,25 @@ pub(crate) fn private_scheme_declaration() -> DataElement<InMemDicomObject> {
     )
 }
 
+/// The Patient and General Study modules (and the character set) every object Isotherm
+/// writes carries: the patient and study of the series it was made from.
+pub(crate) fn patient_and_study(ids: &crate::Identifiers) -> Vec<DataElement<InMemDicomObject>> {
+    vec![
+        text(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 100"),
+        text(tags::PATIENT_NAME, VR::PN, &ids.patient_name),
+        text(tags::PATIENT_ID, VR::LO, &ids.patient_id),
+        text(tags::PATIENT_BIRTH_DATE, VR::DA, ""),
+        text(tags::PATIENT_SEX, VR::CS, ""),
+        text(tags::STUDY_INSTANCE_UID, VR::UI, &ids.study_instance_uid),
+        text(tags::STUDY_DATE, VR::DA, &ids.study_date),
+        text(tags::STUDY_TIME, VR::TM, "120000"),
+        text(tags::STUDY_DESCRIPTION, VR::LO, &ids.study_description),
+        text(tags::STUDY_ID, VR::SH, "1"),
+        text(tags::ACCESSION_NUMBER, VR::SH, ""),
+        text(tags::REFERRING_PHYSICIAN_NAME, VR::PN, ""),
+    ]
+}
+
 /// Writes `obj` as a Part 10 file, Explicit VR Little Endian.
 pub(crate) fn save(path: &Path, obj: InMemDicomObject, sop_class_uid: &str, sop_instance_uid: &str) -> Result<()> {
     let meta = FileMetaTableBuilder::new()

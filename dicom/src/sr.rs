@@ -15,7 +15,7 @@ use dicom_dictionary_std::{tags, uids};
 use dicom_object::InMemDicomObject;
 use isotherm_sdk::abi::{Cell, LabelMap, Table};
 
-use crate::elements::{Code, PRIVATE_SCHEME, code_item, ds, private_scheme_declaration, save, seq, text, us};
+use crate::elements::{Code, PRIVATE_SCHEME, code_item, ds, patient_and_study, private_scheme_declaration, save, seq, text, us};
 use crate::seg::{SourceSeries, WrittenSeg};
 use crate::write::uid;
 use crate::{Result, err};
@@ -127,31 +127,26 @@ pub fn groups_from_table(table: &Table, labels: &LabelMap) -> Option<Vec<Measure
     (!groups.is_empty()).then_some(groups)
 }
 
-fn code_value(relationship: &str, name: &Code, value: &Code) -> InMemDicomObject {
+/// One content item: its relationship, value type, concept name and value element.
+fn item(relationship: &str, value_type: &str, name: &Code, value: DataElement<InMemDicomObject>) -> InMemDicomObject {
     InMemDicomObject::from_element_iter([
         text(tags::RELATIONSHIP_TYPE, VR::CS, relationship),
-        text(tags::VALUE_TYPE, VR::CS, "CODE"),
+        text(tags::VALUE_TYPE, VR::CS, value_type),
         seq(tags::CONCEPT_NAME_CODE_SEQUENCE, vec![code_item(name)]),
-        seq(tags::CONCEPT_CODE_SEQUENCE, vec![code_item(value)]),
+        value,
     ])
+}
+
+fn code_value(relationship: &str, name: &Code, value: &Code) -> InMemDicomObject {
+    item(relationship, "CODE", name, seq(tags::CONCEPT_CODE_SEQUENCE, vec![code_item(value)]))
 }
 
 fn text_value(relationship: &str, name: &Code, value: &str) -> InMemDicomObject {
-    InMemDicomObject::from_element_iter([
-        text(tags::RELATIONSHIP_TYPE, VR::CS, relationship),
-        text(tags::VALUE_TYPE, VR::CS, "TEXT"),
-        seq(tags::CONCEPT_NAME_CODE_SEQUENCE, vec![code_item(name)]),
-        text(tags::TEXT_VALUE, VR::UT, value),
-    ])
+    item(relationship, "TEXT", name, text(tags::TEXT_VALUE, VR::UT, value))
 }
 
 fn uid_value(relationship: &str, name: &Code, value: &str) -> InMemDicomObject {
-    InMemDicomObject::from_element_iter([
-        text(tags::RELATIONSHIP_TYPE, VR::CS, relationship),
-        text(tags::VALUE_TYPE, VR::CS, "UIDREF"),
-        seq(tags::CONCEPT_NAME_CODE_SEQUENCE, vec![code_item(name)]),
-        text(tags::UID, VR::UI, value),
-    ])
+    item(relationship, "UIDREF", name, text(tags::UID, VR::UI, value))
 }
 
 fn container(relationship: Option<&str>, name: &Code, template: Option<&str>, children: Vec<InMemDicomObject>) -> Vec<DataElement<InMemDicomObject>> {
@@ -259,28 +254,16 @@ pub fn write_measurement_report(path: &Path, source: &SourceSeries, seg: &Writte
         );
     }
     let mut elements = vec![
-        text(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 100"),
         text(tags::SOP_CLASS_UID, VR::UI, uids::COMPREHENSIVE3_DSR_STORAGE),
         text(tags::SOP_INSTANCE_UID, VR::UI, &sop_uid),
-        text(tags::STUDY_DATE, VR::DA, &ids.study_date),
         text(tags::CONTENT_DATE, VR::DA, &ids.study_date),
-        text(tags::STUDY_TIME, VR::TM, "120000"),
         text(tags::CONTENT_TIME, VR::TM, "120000"),
-        text(tags::ACCESSION_NUMBER, VR::SH, ""),
         text(tags::MODALITY, VR::CS, "SR"),
         text(tags::MANUFACTURER, VR::LO, "Isotherm"),
-        text(tags::REFERRING_PHYSICIAN_NAME, VR::PN, ""),
-        text(tags::STUDY_DESCRIPTION, VR::LO, &ids.study_description),
         text(tags::SERIES_DESCRIPTION, VR::LO, title),
         seq(tags::REFERENCED_PERFORMED_PROCEDURE_STEP_SEQUENCE, vec![]),
-        text(tags::PATIENT_NAME, VR::PN, &ids.patient_name),
-        text(tags::PATIENT_ID, VR::LO, &ids.patient_id),
-        text(tags::PATIENT_BIRTH_DATE, VR::DA, ""),
-        text(tags::PATIENT_SEX, VR::CS, ""),
         text(tags::SOFTWARE_VERSIONS, VR::LO, env!("CARGO_PKG_VERSION")),
-        text(tags::STUDY_INSTANCE_UID, VR::UI, &ids.study_instance_uid),
         text(tags::SERIES_INSTANCE_UID, VR::UI, &series),
-        text(tags::STUDY_ID, VR::SH, "1"),
         text(tags::SERIES_NUMBER, VR::IS, "101"),
         text(tags::INSTANCE_NUMBER, VR::IS, "1"),
         seq(
@@ -295,6 +278,7 @@ pub fn write_measurement_report(path: &Path, source: &SourceSeries, seg: &Writte
         text(tags::VERIFICATION_FLAG, VR::CS, "UNVERIFIED"),
         seq(tags::PERFORMED_PROCEDURE_CODE_SEQUENCE, vec![]),
     ];
+    elements.extend(patient_and_study(ids));
     elements.extend(container(None, &dcm("126000", "Imaging Measurement Report"), Some("1500"), content));
     let mut obj = InMemDicomObject::from_element_iter(elements);
     obj.put(private_scheme_declaration());

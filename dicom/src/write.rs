@@ -15,7 +15,7 @@ use dicom_object::InMemDicomObject;
 use isotherm_sdk::abi::{Volume, VoxelData};
 use sha2::{Digest, Sha256};
 
-use crate::elements::{ds, save, text};
+use crate::elements::{ds, patient_and_study, save, text};
 use crate::{DicomError, Identifiers, Result, err, lps_to_ras};
 
 /// A UID derived from `seed`: `2.25.<128-bit decimal>`, at most 44 characters.
@@ -55,31 +55,20 @@ pub fn write_slice(path: &Path, ids: &Identifiers, s: &CtSlice) -> Result<()> {
     if s.pixels.len() != n {
         return err(path, format!("{} pixels for a {} x {} slice", s.pixels.len(), s.columns, s.rows));
     }
-    let mut obj = InMemDicomObject::from_element_iter([
-        text(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 100"),
+    let mut obj = InMemDicomObject::from_element_iter(patient_and_study(ids));
+    obj.extend([
         DataElement::new(tags::IMAGE_TYPE, VR::CS, strs(s.image_type.split('\\').map(str::to_string))),
         text(tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
         text(tags::SOP_INSTANCE_UID, VR::UI, &s.sop_instance_uid),
-        text(tags::STUDY_DATE, VR::DA, &ids.study_date),
-        text(tags::STUDY_TIME, VR::TM, "120000"),
-        text(tags::ACCESSION_NUMBER, VR::SH, ""),
         text(tags::MODALITY, VR::CS, "CT"),
         text(tags::MANUFACTURER, VR::LO, &ids.manufacturer),
-        text(tags::REFERRING_PHYSICIAN_NAME, VR::PN, ""),
-        text(tags::STUDY_DESCRIPTION, VR::LO, &ids.study_description),
         text(tags::SERIES_DESCRIPTION, VR::LO, &ids.series_description),
-        text(tags::PATIENT_NAME, VR::PN, &ids.patient_name),
-        text(tags::PATIENT_ID, VR::LO, &ids.patient_id),
-        text(tags::PATIENT_BIRTH_DATE, VR::DA, ""),
-        text(tags::PATIENT_SEX, VR::CS, ""),
         text(tags::SLICE_THICKNESS, VR::DS, &ds(s.slice_thickness)),
         text(tags::KVP, VR::DS, ""),
         text(tags::PATIENT_POSITION, VR::CS, "HFS"),
-        text(tags::STUDY_INSTANCE_UID, VR::UI, &ids.study_instance_uid),
         text(tags::SERIES_INSTANCE_UID, VR::UI, &ids.series_instance_uid),
         // An unpaired body part: Laterality absent (dciodvfy judges it by the body part).
         text(tags::BODY_PART_EXAMINED, VR::CS, "ABDOMEN"),
-        text(tags::STUDY_ID, VR::SH, "1"),
         text(tags::SERIES_NUMBER, VR::IS, if ids.series_number.is_empty() { "1" } else { &ids.series_number }),
         text(tags::ACQUISITION_NUMBER, VR::IS, "1"),
         text(tags::INSTANCE_NUMBER, VR::IS, &s.instance_number.to_string()),
