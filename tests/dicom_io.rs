@@ -202,3 +202,34 @@ fn dicom_inputs_the_reader_cannot_honestly_read_are_refused_by_name() {
     let (listing, _) = text(&o);
     assert!(listing.contains("gantry tilt of 18.5 degrees") && listing.contains("read by resampling onto a regular grid"), "{listing}");
 }
+
+#[test]
+fn an_rtstruct_is_a_mask_on_the_ct_it_was_drawn_on() {
+    // The IBSI lung CT as DICOM with its RT Structure Set: the radiomics features equal
+    // those with the phantom's NIfTI mask on the same CT (the filled contours are that
+    // mask voxel for voxel; dicom/tests/real_series.rs checks it directly).
+    let data = workspace_root().join("dicom/tests/data");
+    let (ct, rs) = (data.join("ibsi-ct-dicom"), data.join("ibsi-ct-rtstruct/DCM_RS_00060.dcm"));
+    let mask = workspace_root().join("plugins/radiomics/tests/data/ibsi-ct/mask.nii.gz");
+    let features = |mask: &str, out: &str| {
+        let out = temp_dir(out);
+        let o = isotherm(&["run", "radiomics", "-i", &format!("ct={}", ct.display()), "-i", &format!("mask={mask}"), "-o", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{:?}", text(&o));
+        let csv = std::fs::read_to_string(out.join("features-features.csv")).unwrap();
+        let mut lines = csv.lines();
+        let names: Vec<String> = lines.next().unwrap().split(',').map(str::to_string).collect();
+        let values: Vec<f64> = lines.next().unwrap().split(',').map(|v| v.parse().unwrap_or(f64::NAN)).collect();
+        names.into_iter().zip(values).collect::<Vec<_>>()
+    };
+    let (from_rtstruct, from_nifti) = (features(&format!("{}#GTV-1", rs.display()), "rtstruct"), features(&mask.display().to_string(), "rtstruct-nifti"));
+    assert_eq!(from_rtstruct.len(), from_nifti.len());
+    for ((name, a), (_, b)) in from_rtstruct.iter().zip(&from_nifti) {
+        assert!(a == b || (a - b).abs() <= 1e-12 * b.abs().max(1.0) || (a.is_nan() && b.is_nan()), "{name}: {a} from the RTSTRUCT, {b} from the NIfTI mask");
+    }
+    // Without the CT it was drawn on, it cannot be placed.
+    let out = temp_dir("rtstruct-alone");
+    let o = isotherm(&["run", "radiomics", "-i", &format!("ct={}", workspace_root().join("plugins/radiomics/tests/data/ibsi-ct/image.nii.gz").display()), "-i", &format!("mask={}", rs.display()), "-o", out.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("DCM_RS_00060.dcm") && err.contains("filled onto the CT it was drawn on"), "{err}");
+}

@@ -19,6 +19,7 @@
 //!   orthogonal grid, when the policy says so.
 //! - [`write`]: a volume written back as a CT series (`isotherm phantom --format dicom`).
 //! - [`seg`]: label maps written as DICOM Segmentation objects.
+//! - [`rtstruct`]: RT Structure Set contours filled onto their CT's grid.
 //! - [`sr`]: measurement tables written as DICOM SR (TID 1500) over a SEG's segments.
 //!
 //! World coordinates: DICOM's patient space is LPS; Isotherm's `Geometry` is RAS+, so
@@ -30,6 +31,7 @@ mod elements;
 mod guard;
 pub mod pixels;
 pub mod regular;
+pub mod rtstruct;
 pub mod scan;
 pub mod seg;
 pub mod series;
@@ -125,14 +127,15 @@ pub fn read_volume(path: &Path, select: Option<&str>, policy: Policy) -> Result<
     stack::read(chosen, policy)
 }
 
-/// Splits `FOLDER#2` or `FOLDER#<uid>` into a path and a series selector, when the
-/// whole string is not itself an existing path.
+/// Splits `FOLDER#2` or `FOLDER#<uid>` (a series) or `RTSTRUCT.dcm#GTV-1` (an ROI) into a
+/// path and a selector, when the whole string is not itself an existing path and the
+/// part before `#` is.
 pub fn split_selector(spec: &str) -> (PathBuf, Option<String>) {
     if Path::new(spec).exists() {
         return (PathBuf::from(spec), None);
     }
     match spec.rsplit_once('#') {
-        Some((p, sel)) if !sel.is_empty() && sel.chars().all(|c| c.is_ascii_digit() || c == '.') => (PathBuf::from(p), Some(sel.to_string())),
+        Some((p, sel)) if !sel.is_empty() && Path::new(p).exists() => (PathBuf::from(p), Some(sel.to_string())),
         _ => (PathBuf::from(spec), None),
     }
 }

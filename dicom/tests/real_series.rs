@@ -89,3 +89,29 @@ fn ge_tilted_uneven_series_is_measured_and_each_policy_applied() {
     assert_eq!(split.files.len(), 14, "{:?}", split.notes);
     assert!(split.notes.iter().any(|n| n.contains("not read")), "{:?}", split.notes);
 }
+
+#[test]
+fn ibsi_rtstruct_fills_to_its_nifti_mask_voxel_for_voxel() {
+    use isotherm_dicom::rtstruct::{is_rtstruct, read_rtstruct, referenced_series};
+    let ct = read_volume(&data("ibsi-ct-dicom"), None, Policy::Resample).unwrap();
+    let rs = data("ibsi-ct-rtstruct/DCM_RS_00060.dcm");
+    assert!(is_rtstruct(&rs));
+    assert_eq!(referenced_series(&rs).as_deref(), Some(ct.identifiers.series_instance_uid.as_str()), "drawn on that CT");
+    let read = read_rtstruct(&rs, &ct.volume.geometry, None).unwrap();
+    let mask_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/radiomics/tests/data/ibsi-ct/mask.nii.gz");
+    let truth = isotherm_nifti::read_label_map(&mask_path).unwrap();
+    assert!(truth.geometry.same_grid(&read.labels.geometry, 1e-4));
+    let inside = read.labels.labels.iter().filter(|&&l| l == 1).count();
+    let differ = read.labels.labels.iter().zip(truth.labels.iter()).filter(|(a, b)| (**a != 0) != (**b != 0)).count();
+    assert_eq!((inside, differ), (125_256, 0), "GTV voxels, and voxels where the filled contours and the IBSI mask disagree");
+    assert_eq!(read.labels.table[0].name.as_str(), "GTV-1");
+    // One ROI by name, and a name the file does not have.
+    assert_eq!(read_rtstruct(&rs, &ct.volume.geometry, Some("GTV-1")).unwrap().labels.labels, read.labels.labels);
+    let e = read_rtstruct(&rs, &ct.volume.geometry, Some("liver")).unwrap_err();
+    assert!(e.to_string().contains("no ROI \"liver\"; it has 1 \"GTV-1\""), "{e}");
+    // On a grid the contours do not lie on: refused slice by slice, with a note.
+    let mut shifted = ct.volume.geometry;
+    shifted.origin[2] += 1.5;
+    let off = read_rtstruct(&rs, &shifted, None).unwrap();
+    assert!(off.labels.labels.iter().all(|&l| l == 0) && off.notes.iter().any(|n| n.contains("26 contour(s) off the grid")), "{:?}", off.notes);
+}

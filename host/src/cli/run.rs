@@ -212,18 +212,29 @@ pub(super) fn prepare(
         wanted.push((name.to_string(), spec.kind, PathBuf::from(file)));
     }
     // The files are read side by side (decompression is most of a run's reading time).
-    let read: Vec<Result<(InputData, Option<DicomSource>), String>> = std::thread::scope(|s| {
+    // RT Structure Sets wait for the CT they were drawn on (they are filled onto its grid).
+    let deferred: Vec<bool> = wanted.iter().map(|(_, kind, path)| *kind == InputKind::LabelMap && volume::is_rtstruct(path)).collect();
+    let read: Vec<Option<Result<(InputData, Option<DicomSource>), String>>> = std::thread::scope(|s| {
         let readers: Vec<_> = wanted
             .iter()
-            .map(|(_, kind, path)| {
-                s.spawn(move || match kind {
-                    InputKind::Volume => volume::read(path, frame, dicom_policy).map(|v| (InputData::Volume(v.volume), v.dicom)),
-                    InputKind::LabelMap => volume::read_label_map(path).map(|l| (InputData::LabelMap(l), None)),
+            .zip(&deferred)
+            .map(|((_, kind, path), &later)| {
+                (!later).then(|| {
+                    s.spawn(move || match kind {
+                        InputKind::Volume => volume::read(path, frame, dicom_policy).map(|v| (InputData::Volume(v.volume), v.dicom)),
+                        InputKind::LabelMap => volume::read_label_map(path).map(|l| (InputData::LabelMap(l), None)),
+                    })
                 })
             })
             .collect();
-        readers.into_iter().zip(&wanted).map(|(r, (_, _, path))| r.join().unwrap_or_else(|_| Err(format!("{}: the reader failed", path.display())))).collect()
+        readers.into_iter().zip(&wanted).map(|(r, (_, _, path))| r.map(|r| r.join().unwrap_or_else(|_| Err(format!("{}: the reader failed", path.display()))))).collect()
     });
+    let structures: Vec<Option<Result<isotherm_sdk::abi::LabelMap, String>>> = {
+        let sources: Vec<&DicomSource> = read.iter().flatten().filter_map(|r| r.as_ref().ok()).filter_map(|(_, s)| s.as_ref()).collect();
+        wanted.iter().zip(&deferred).map(|((_, _, path), &later)| later.then(|| volume::read_structures(path, &sources))).collect()
+    };
+    let read: Vec<Result<(InputData, Option<DicomSource>), String>> =
+        read.into_iter().zip(structures).map(|(r, s)| r.unwrap_or_else(|| s.expect("a deferred input is read").map(|l| (InputData::LabelMap(l), None)))).collect();
     let mut input_sources = Vec::new();
     for ((name, _, path), data) in wanted.into_iter().zip(read) {
         let (data, source) = match data {

@@ -90,3 +90,35 @@ pub fn read_label_map(path: &Path) -> Result<isotherm_sdk::abi::LabelMap, String
     }
     isotherm_nifti::read_label_map(path).map_err(|e| e.to_string())
 }
+
+/// Is this label-map input a DICOM RT Structure Set (`FILE` or `FILE#ROI`)? Its contours
+/// are filled onto the CT they were drawn on, so it is read after the volume inputs.
+pub fn is_rtstruct(spec: &Path) -> bool {
+    let (path, _) = isotherm_dicom::split_selector(&spec.to_string_lossy());
+    path.is_file() && isotherm_dicom::rtstruct::is_rtstruct(&path)
+}
+
+/// Fills an RT Structure Set (`FILE`, or `FILE#ROI` for one ROI by name or number) onto
+/// the grid of the DICOM volume input it was drawn on (by Series Instance UID; the only
+/// DICOM input when the file names no series).
+pub fn read_structures(spec: &Path, sources: &[&DicomSource]) -> Result<isotherm_sdk::abi::LabelMap, String> {
+    let (path, only) = isotherm_dicom::split_selector(&spec.to_string_lossy());
+    let wanted = isotherm_dicom::rtstruct::referenced_series(&path);
+    let on = match &wanted {
+        Some(uid) => sources.iter().find(|s| &s.identifiers.series_instance_uid == uid),
+        None if sources.len() == 1 => sources.first(),
+        None => None,
+    };
+    let Some(source) = on else {
+        return Err(format!(
+            "{}: an RT Structure Set is filled onto the CT it was drawn on ({}); give that series as a DICOM volume input of the same run",
+            path.display(),
+            wanted.as_deref().map(|u| format!("series {u}")).unwrap_or_else(|| "the file names none".into())
+        ));
+    };
+    let read = isotherm_dicom::rtstruct::read_rtstruct(&path, &source.geometry, only.as_deref()).map_err(|e| e.to_string())?;
+    for note in &read.notes {
+        tracing::warn!("{}: {note}", path.display());
+    }
+    Ok(read.labels)
+}
