@@ -322,6 +322,32 @@ pub fn read_label_maps(path: &Path) -> Result<Vec<LabelMap>> {
     Ok(maps)
 }
 
+/// The coded meaning of each segment of a `.seg.nrrd` (Slicer's `TerminologyEntry` tag:
+/// category, type and anatomic region), as (layer, label value, codes); segments without
+/// the tag are left out.
+pub fn read_terminology(path: &Path) -> Result<Vec<(usize, u16, isotherm_sdk::terminology::SegmentCode)>> {
+    use isotherm_sdk::terminology::{Code, SegmentCode};
+    let h = read_header(path)?;
+    let code = |s: &str| {
+        let mut parts = s.splitn(3, '^');
+        let (scheme, value, meaning) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        (!value.is_empty()).then(|| Code::new(value, scheme, meaning))
+    };
+    let mut out = Vec::new();
+    for n in 0.. {
+        let Some(name) = h.value(&format!("Segment{n}_Name")) else { break };
+        let layer: usize = h.value(&format!("Segment{n}_Layer")).and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+        let value: u16 = h.value(&format!("Segment{n}_LabelValue")).and_then(|l| l.trim().parse().ok()).unwrap_or(n as u16 + 1);
+        let Some(entry) = h.value(&format!("Segment{n}_Tags")).and_then(|t| t.split('|').find_map(|tag| tag.strip_prefix("TerminologyEntry:")).map(str::to_string)) else { continue };
+        let items: Vec<&str> = entry.split('~').collect();
+        let (Some(category), Some(kind)) = (items.get(1).and_then(|c| code(c)), items.get(2).and_then(|c| code(c))) else {
+            return err(path, format!("segment {n} ({name}): a TerminologyEntry without category and type: {entry:?}"));
+        };
+        out.push((layer, value, SegmentCode { label: name.to_string(), category, kind, region: items.get(5).and_then(|c| code(c)) }));
+    }
+    Ok(out)
+}
+
 /// Slicer's `SegmentN_Name/_LabelValue/_Layer/_Color` fields for one layer.
 fn segment_table(h: &Header, layer: usize) -> Option<Vec<LabelEntry>> {
     let mut table = Vec::new();

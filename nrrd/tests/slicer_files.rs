@@ -85,6 +85,15 @@ fn slicer_segmentations_read_with_their_names_and_layers() {
             let ours: Vec<(String, u16)> = map.table.iter().map(|e| (e.name.to_string(), e.value)).collect();
             assert_eq!(ours, expected, "{file} layer {layer}");
         }
+        // Their terminology (category and type codes), segment by segment, as slicerio reads it.
+        let terms = isotherm_nrrd::read_terminology(&path).unwrap();
+        let segments = theirs["segments"].as_array().unwrap();
+        assert_eq!(terms.len(), segments.len(), "{file}");
+        for ((_, value, t), s) in terms.iter().zip(segments) {
+            assert_eq!(*value as u64, s["labelValue"].as_u64().unwrap());
+            assert_eq!([t.category.scheme.as_str(), t.category.value.as_str(), t.category.meaning.as_str()], [0, 1, 2].map(|k| s["terminology"]["category"][k].as_str().unwrap()), "{file} {}", t.label);
+            assert_eq!([t.kind.scheme.as_str(), t.kind.value.as_str(), t.kind.meaning.as_str()], [0, 1, 2].map(|k| s["terminology"]["type"][k].as_str().unwrap()), "{file} {}", t.label);
+        }
     }
 }
 
@@ -120,6 +129,9 @@ fn our_files_read_back_in_pynrrd_and_slicerio() {
         .map(|s| (s["terminology"]["category"][1].as_str().unwrap(), s["terminology"]["type"][1].as_str().unwrap(), s["terminology"]["anatomicRegion"][1].as_str()))
         .collect();
     assert_eq!(terms, [("123037004", "10200004", None), ("49755003", "108369006", Some("10200004")), ("49755003", "108369006", Some("10200004"))]);
+    let ours: Vec<(String, String, Option<String>)> = isotherm_nrrd::read_terminology(&seg_path).unwrap().into_iter().map(|(_, _, t)| (t.category.value, t.kind.value, t.region.map(|r| r.value))).collect();
+    let theirs_owned: Vec<(String, String, Option<String>)> = terms.iter().map(|(c, k, r)| (c.to_string(), k.to_string(), r.map(str::to_string))).collect();
+    assert_eq!(ours, theirs_owned, "our reading of our tags is slicerio's");
     for (value, count) in theirs["counts"][0].as_object().unwrap() {
         let v: u16 = value.parse().unwrap();
         assert_eq!(map.labels.iter().filter(|&&l| l == v).count() as u64, count.as_u64().unwrap());
