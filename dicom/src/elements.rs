@@ -81,6 +81,33 @@ pub(crate) fn patient_and_study(ids: &crate::Identifiers) -> Vec<DataElement<InM
     ]
 }
 
+/// What an object Isotherm derives from a series (SEG, SR) says of itself: its SOP
+/// class and instance, its own series, Isotherm as the maker, content date and time.
+pub(crate) struct Derived<'a> {
+    pub sop_class_uid: &'a str,
+    pub sop_instance_uid: &'a str,
+    pub modality: &'a str,
+    pub series_instance_uid: &'a str,
+    pub series_number: &'a str,
+    pub description: &'a str,
+}
+
+pub(crate) fn derived_instance(ids: &crate::Identifiers, d: &Derived) -> Vec<DataElement<InMemDicomObject>> {
+    vec![
+        text(tags::SOP_CLASS_UID, VR::UI, d.sop_class_uid),
+        text(tags::SOP_INSTANCE_UID, VR::UI, d.sop_instance_uid),
+        text(tags::CONTENT_DATE, VR::DA, &ids.study_date),
+        text(tags::CONTENT_TIME, VR::TM, "120000"),
+        text(tags::MODALITY, VR::CS, d.modality),
+        text(tags::MANUFACTURER, VR::LO, "Isotherm"),
+        text(tags::SERIES_DESCRIPTION, VR::LO, d.description),
+        text(tags::SOFTWARE_VERSIONS, VR::LO, env!("CARGO_PKG_VERSION")),
+        text(tags::SERIES_INSTANCE_UID, VR::UI, d.series_instance_uid),
+        text(tags::SERIES_NUMBER, VR::IS, d.series_number),
+        text(tags::INSTANCE_NUMBER, VR::IS, "1"),
+    ]
+}
+
 /// Writes `obj` as a Part 10 file, Explicit VR Little Endian.
 pub(crate) fn save(path: &Path, obj: InMemDicomObject, sop_class_uid: &str, sop_instance_uid: &str) -> Result<()> {
     let meta = FileMetaTableBuilder::new()

@@ -15,7 +15,7 @@ use dicom_dictionary_std::{tags, uids};
 use dicom_object::InMemDicomObject;
 use isotherm_sdk::abi::{Cell, LabelMap, Table};
 
-use crate::elements::{Code, PRIVATE_SCHEME, code_item, ds, patient_and_study, private_scheme_declaration, save, seq, text, us};
+use crate::elements::{Code, Derived, PRIVATE_SCHEME, code_item, derived_instance, ds, patient_and_study, private_scheme_declaration, save, seq, text, us};
 use crate::seg::{SourceSeries, WrittenSeg};
 use crate::write::uid;
 use crate::{Result, err};
@@ -253,19 +253,10 @@ pub fn write_measurement_report(path: &Path, source: &SourceSeries, seg: &Writte
             ]),
         );
     }
-    let mut elements = vec![
-        text(tags::SOP_CLASS_UID, VR::UI, uids::COMPREHENSIVE3_DSR_STORAGE),
-        text(tags::SOP_INSTANCE_UID, VR::UI, &sop_uid),
-        text(tags::CONTENT_DATE, VR::DA, &ids.study_date),
-        text(tags::CONTENT_TIME, VR::TM, "120000"),
-        text(tags::MODALITY, VR::CS, "SR"),
-        text(tags::MANUFACTURER, VR::LO, "Isotherm"),
-        text(tags::SERIES_DESCRIPTION, VR::LO, title),
+    let me = Derived { sop_class_uid: uids::COMPREHENSIVE3_DSR_STORAGE, sop_instance_uid: &sop_uid, modality: "SR", series_instance_uid: &series, series_number: "101", description: title };
+    let mut elements = derived_instance(ids, &me);
+    elements.extend([
         seq(tags::REFERENCED_PERFORMED_PROCEDURE_STEP_SEQUENCE, vec![]),
-        text(tags::SOFTWARE_VERSIONS, VR::LO, env!("CARGO_PKG_VERSION")),
-        text(tags::SERIES_INSTANCE_UID, VR::UI, &series),
-        text(tags::SERIES_NUMBER, VR::IS, "101"),
-        text(tags::INSTANCE_NUMBER, VR::IS, "1"),
         seq(
             tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE,
             vec![InMemDicomObject::from_element_iter([
@@ -277,7 +268,7 @@ pub fn write_measurement_report(path: &Path, source: &SourceSeries, seg: &Writte
         text(tags::COMPLETION_FLAG, VR::CS, "PARTIAL"),
         text(tags::VERIFICATION_FLAG, VR::CS, "UNVERIFIED"),
         seq(tags::PERFORMED_PROCEDURE_CODE_SEQUENCE, vec![]),
-    ];
+    ]);
     elements.extend(patient_and_study(ids));
     elements.extend(container(None, &dcm("126000", "Imaging Measurement Report"), Some("1500"), content));
     let mut obj = InMemDicomObject::from_element_iter(elements);

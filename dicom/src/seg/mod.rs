@@ -21,7 +21,7 @@ use isotherm_sdk::abi::LabelMap;
 pub use crate::elements::{Code, PRIVATE_SCHEME};
 pub use isotherm_sdk::terminology::{SegmentCode, segment_code};
 pub use read::{SegRead, find_segs, is_seg, read_seg, srt_mapping, srt_to_sct};
-use crate::elements::{code_item, ds_multi, patient_and_study, private_scheme_declaration, save, seq, text as el, us};
+use crate::elements::{Derived, code_item, derived_instance, ds_multi, patient_and_study, private_scheme_declaration, save, seq, text as el, us};
 use crate::write::{slice_axes, uid};
 use crate::{Identifiers, Result, err, lps_to_ras};
 
@@ -193,21 +193,12 @@ pub fn write_seg(path: &Path, labels: &LabelMap, source: &SourceSeries, series_d
         None => vec![],
     };
     let mut obj = InMemDicomObject::from_element_iter(patient_and_study(ids));
+    let me = Derived { sop_class_uid: uids::SEGMENTATION_STORAGE, sop_instance_uid: &sop_uid, modality: "SEG", series_instance_uid: &seg_series, series_number: "100", description: series_description };
+    obj.extend(derived_instance(ids, &me));
     obj.extend([
         DataElement::new(tags::IMAGE_TYPE, VR::CS, PrimitiveValue::Strs(["DERIVED".to_string(), "PRIMARY".to_string()].into_iter().collect())),
-        el(tags::SOP_CLASS_UID, VR::UI, uids::SEGMENTATION_STORAGE),
-        el(tags::SOP_INSTANCE_UID, VR::UI, &sop_uid),
-        el(tags::CONTENT_DATE, VR::DA, &ids.study_date),
-        el(tags::CONTENT_TIME, VR::TM, "120000"),
-        el(tags::MODALITY, VR::CS, "SEG"),
-        el(tags::MANUFACTURER, VR::LO, "Isotherm"),
-        el(tags::SERIES_DESCRIPTION, VR::LO, series_description),
         el(tags::MANUFACTURER_MODEL_NAME, VR::LO, "Isotherm"),
         el(tags::DEVICE_SERIAL_NUMBER, VR::LO, "0"),
-        el(tags::SOFTWARE_VERSIONS, VR::LO, env!("CARGO_PKG_VERSION")),
-        el(tags::SERIES_INSTANCE_UID, VR::UI, &seg_series),
-        el(tags::SERIES_NUMBER, VR::IS, "100"),
-        el(tags::INSTANCE_NUMBER, VR::IS, "1"),
         el(tags::FRAME_OF_REFERENCE_UID, VR::UI, &ids.frame_of_reference_uid),
         el(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""),
         us(tags::SAMPLES_PER_PIXEL, 1),
