@@ -365,14 +365,114 @@ fn mc_loops(inside: [bool; 8]) -> Vec<Vec<usize>> {
     loops
 }
 
+/// One iso-contour loop of a cube: its intersected edges in order, and its triangles
+/// (positions in the loop, in loop order) where the classic triangulation fixes them.
+struct McLoop {
+    edges: Vec<usize>,
+    classic: Option<Vec<[usize; 3]>>,
+}
+
 /// Every configuration's loops (index = the 8-bit corner code), traced once.
-fn mc_table() -> &'static [Vec<Vec<usize>>] {
-    static TABLE: std::sync::OnceLock<Vec<Vec<Vec<usize>>>> = std::sync::OnceLock::new();
+fn mc_table() -> &'static [Vec<McLoop>] {
+    static TABLE: std::sync::OnceLock<Vec<Vec<McLoop>>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
         (0..=255u16)
-            .map(|code| if code == 0 || code == 255 { Vec::new() } else { mc_loops(std::array::from_fn(|n| code >> n & 1 == 1)) })
+            .map(|code| {
+                if code == 0 || code == 255 {
+                    return Vec::new();
+                }
+                let inside: [bool; 8] = std::array::from_fn(|n| code >> n & 1 == 1);
+                let (pentagon, zigzag) = (mc_pentagon_corner(inside), mc_zigzag_centre(inside));
+                mc_loops(inside)
+                    .into_iter()
+                    .map(|edges| {
+                        let n = edges.len();
+                        let at = |e: Option<usize>| e.and_then(|e| edges.iter().position(|&x| x == e));
+                        let classic = match n {
+                            5 => at(pentagon).map(|s| (1..4).map(|k| [s, (s + k) % 5, (s + k + 1) % 5]).collect()),
+                            6 => at(zigzag).map(|s| {
+                                let p = |k: usize| (s + k) % 6;
+                                vec![[p(0), p(2), p(4)], [p(0), p(1), p(2)], [p(2), p(3), p(4)], [p(4), p(5), p(0)]]
+                            }),
+                            _ => None,
+                        };
+                        McLoop { edges, classic }
+                    })
+                    .collect()
+            })
             .collect()
     })
+}
+
+/// The fan centre of the classic (Lorensen & Cline) triangulation of a pentagon, the
+/// loop of three corners of one face that differ from the other five: the pentagon is
+/// not planar, so its area (and with it every area-based shape feature) depends on the
+/// diagonals, and on an anisotropic grid differently for each orientation. The classic
+/// table fans from the edge that leaves the face at one end corner of the three, the
+/// same end in every rotation of the cube: the end `x` for which (b - d, x - d, n) is
+/// right-handed, with `d` the face's fourth corner, `b` the corner diagonal to it and
+/// `n` pointing into the cube. Reference implementations (scikit-image's Lorensen and
+/// Lewiner tables, on which IBSI's values were computed) agree on this case.
+fn mc_pentagon_corner(inside: [bool; 8]) -> Option<usize> {
+    for axis in 0..3 {
+        for side in 0..2 {
+            let face: Vec<usize> = (0..8).filter(|&n| (n >> axis) & 1 == side).collect();
+            for &d in &face {
+                let state = !inside[d];
+                let rest_differs = (0..8).filter(|&n| face.iter().all(|&f| f != n) || n == d).all(|n| inside[n] != state);
+                if !rest_differs || face.iter().any(|&f| f != d && inside[f] != state) {
+                    continue;
+                }
+                let in_face = 7 & !(1 << axis);
+                let b = d ^ in_face;
+                let into = if side == 0 { 1.0 } else { -1.0 };
+                let at = |n: usize| CORNER[n].map(|c| c as f64);
+                let sub = |p: [f64; 3], q: [f64; 3]| [p[0] - q[0], p[1] - q[1], p[2] - q[2]];
+                let mut normal = [0.0; 3];
+                normal[axis] = into;
+                let end = face.iter().copied().filter(|&x| x != b && x != d).find(|&x| {
+                    let (u, v) = (sub(at(b), at(d)), sub(at(x), at(d)));
+                    let cross = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+                    cross[0] * normal[0] + cross[1] * normal[1] + cross[2] * normal[2] > 0.0
+                })?;
+                return Some(mc_edge(end, end ^ (1 << axis)));
+            }
+        }
+    }
+    None
+}
+
+/// The classic triangulation of the zigzag hexagon (four inside corners in a chain
+/// e-m-m'-e' along three different axes): a central triangle over every other vertex
+/// and three ears. Which three is not symmetric under the chain's half-turn, so no
+/// rotation rule fixes it; the classic table's choice is this one: with `a` the axis of
+/// the middle edge m-m' and `q` that edge's side along axis (a + 1) mod 3, the central
+/// triangle holds the vertex on the outside edge of the middle corner whose outside
+/// edge runs along the lower of the two other axes when q = 0 and the higher when q = 1.
+/// Returns that vertex's edge.
+fn mc_zigzag_centre(inside: [bool; 8]) -> Option<usize> {
+    let corners: Vec<usize> = (0..8).filter(|&n| inside[n]).collect();
+    if corners.len() != 4 {
+        return None;
+    }
+    let neighbours = |n: usize| [n ^ 1, n ^ 2, n ^ 4];
+    let degree = |n: usize| neighbours(n).iter().filter(|&&m| inside[m]).count();
+    let middles: Vec<usize> = corners.iter().copied().filter(|&n| degree(n) == 2).collect();
+    let ends = corners.iter().filter(|&&n| degree(n) == 1).count();
+    let [m, m2] = middles[..] else { return None };
+    // Two ends and two adjacent middles: a chain of four on three axes (on two it would
+    // close into a face's square, whose corners all have two inside neighbours).
+    if ends != 2 || neighbours(m).iter().all(|&x| x != m2) {
+        return None;
+    }
+    // A middle corner has one outside neighbour; this is the axis towards it.
+    let outside_axis = |n: usize| (0..3).find(|&a| !inside[n ^ (1 << a)]);
+    let (oa, ob) = (outside_axis(m)?, outside_axis(m2)?);
+    let a = (m ^ m2).trailing_zeros() as usize;
+    let q = (m >> ((a + 1) % 3)) & 1;
+    let want = if q == 0 { oa.min(ob) } else { oa.max(ob) };
+    let middle = if oa == want { m } else { m2 };
+    Some(mc_edge(middle, middle ^ (1 << want)))
 }
 
 /// What one slab of cubes (between slices k and k+1) produced, with each vertex's edge
@@ -397,8 +497,13 @@ const MC_SPREAD: [u8; 16] = {
 
 /// Classic marching cubes (Lorensen & Cline 1987) with the triangulation derived from
 /// the configuration rather than a 256-entry table: each cube's iso-contour loops are
-/// traced over its faces and fanned into triangles. This is the surface IBSI's
-/// morphological features are defined on; [`isosurface`] (tetrahedra) is finer.
+/// traced over its faces and triangulated, the non-planar pentagons and zigzag hexagons
+/// as the classic table does (so that surface area, and the shape features built on it,
+/// equal the reference implementations' on anisotropic grids: tests/marching_cubes.rs),
+/// the rest as convex fans. On a face whose inside corners are diagonal, each inside
+/// corner is cut off on its own, in both cubes that share the face, so the surface is
+/// closed where the classic table leaves holes. This is the surface IBSI's morphological
+/// features are defined on; [`isosurface`] (tetrahedra) is finer.
 ///
 /// Slabs of cubes run side by side and are joined in order, sharing the vertices of
 /// the slices between them, so the mesh (vertex and triangle order included) is the one
@@ -434,7 +539,7 @@ pub fn marching_cubes(field: &[f32], geometry: &Geometry, iso: f32) -> Mesh {
 /// The cubes between slices `k` and `k + 1`. Each column's four corners (j, j+1 by
 /// k, k+1) are classified once; a cube is skipped when both its columns are all inside
 /// or all outside, which is nearly every cube of a CT-sized field.
-fn mc_slab(field: &[f32], geometry: &Geometry, iso: f32, k: usize, table: &[Vec<Vec<usize>>]) -> McSlab {
+fn mc_slab(field: &[f32], geometry: &Geometry, iso: f32, k: usize, table: &[Vec<McLoop>]) -> McSlab {
     let [nx, ny, _] = geometry.dims_usize();
     let mut slab = McSlab { positions: Vec::new(), edges: Vec::new(), triangles: Vec::new() };
     let mut local: HashMap<(u32, u32), u32> = HashMap::new();
@@ -458,6 +563,7 @@ fn mc_slab(field: &[f32], geometry: &Geometry, iso: f32, k: usize, table: &[Vec<
             let inside: [bool; 8] = std::array::from_fn(|n| code >> n & 1 == 1);
             for lp in &table[code as usize] {
                 let ids: Vec<u32> = lp
+                    .edges
                     .iter()
                     .map(|&e| {
                         let (a, b) = (corners[MC_EDGES[e][0]], corners[MC_EDGES[e][1]]);
@@ -478,19 +584,19 @@ fn mc_slab(field: &[f32], geometry: &Geometry, iso: f32, k: usize, table: &[Vec<
 }
 
 /// Triangles for one loop of vertex ids, oriented outward.
-fn mc_fan(positions: &[[f32; 3]], ids: &[u32], lp: &[usize], inside: &[bool; 8], corners: &[usize; 8], geometry: &Geometry, triangles: &mut Vec<[u32; 3]>) {
+fn mc_fan(positions: &[[f32; 3]], ids: &[u32], lp: &McLoop, inside: &[bool; 8], corners: &[usize; 8], geometry: &Geometry, triangles: &mut Vec<[u32; 3]>) {
     let [nx, ny, _] = geometry.dims_usize();
     // Outward: from the inside corner to the outside corner of the loop's first edge.
-    let e = MC_EDGES[lp[0]];
+    let e = MC_EDGES[lp.edges[0]];
     let (cin, cout) = if inside[e[0]] { (e[0], e[1]) } else { (e[1], e[0]) };
     let (pin, pout) = (
         geometry.index_to_world(ijk(corners[cin], nx, ny).map(|x| x as f64)),
         geometry.index_to_world(ijk(corners[cout], nx, ny).map(|x| x as f64)),
     );
     let outward = [pout[0] - pin[0], pout[1] - pin[1], pout[2] - pin[2]];
-    // Triangles: a fan over the loop, from the vertex whose fan bulges out the most
-    // (largest volume towards the outside corner), which makes the convex choice at
-    // every non-planar quad or hexagon.
+    // Triangles: the classic ones where the table fixes them, otherwise a fan over the
+    // loop from the vertex whose fan bulges out the most (largest volume towards the
+    // outside corner), the convex choice at the remaining non-planar loops.
     let volume_from = |start: usize| -> f64 {
         (1..ids.len() - 1)
             .map(|n| {
@@ -502,8 +608,13 @@ fn mc_fan(positions: &[[f32; 3]], ids: &[u32], lp: &[usize], inside: &[bool; 8],
             })
             .sum()
     };
-    let start = (0..ids.len()).max_by(|&a, &b| volume_from(a).total_cmp(&volume_from(b))).unwrap_or(0);
-    let fan: Vec<[u32; 3]> = (1..ids.len() - 1).map(|n| [ids[start], ids[(start + n) % ids.len()], ids[(start + n + 1) % ids.len()]]).collect();
+    let fan: Vec<[u32; 3]> = match &lp.classic {
+        Some(classic) => classic.iter().map(|t| t.map(|k| ids[k])).collect(),
+        None => {
+            let start = (0..ids.len()).max_by(|&a, &b| volume_from(a).total_cmp(&volume_from(b))).unwrap_or(0);
+            (1..ids.len() - 1).map(|n| [ids[start], ids[(start + n) % ids.len()], ids[(start + n + 1) % ids.len()]]).collect()
+        }
+    };
     // One orientation for the whole loop, from its summed normal.
     let mut total = [0f64; 3];
     for t in &fan {
