@@ -61,12 +61,13 @@ pub fn moran_geary(dims: [usize; 3], spacing: [f64; 3], mask: &[bool], values: &
     }
 
     let mut planner = FftPlanner::new();
-    fft3(&mut data, p, &mut planner, FftDirection::Forward);
-    fft3(&mut kernel, p, &mut planner, FftDirection::Forward);
-    for (d, k) in data.iter_mut().zip(&kernel) {
-        *d *= *k;
+    fft3(&mut data, p, dims, &mut planner, FftDirection::Forward);
+    fft3(&mut kernel, p, p, &mut planner, FftDirection::Forward);
+    {
+        use rayon::prelude::*;
+        data.par_iter_mut().zip(&kernel).for_each(|(d, k)| *d *= *k);
     }
-    fft3(&mut data, p, &mut planner, FftDirection::Inverse);
+    fft3(&mut data, p, dims, &mut planner, FftDirection::Inverse);
 
     let scale = 1.0 / len as f64;
     let (mut w, mut zz, mut z2m, mut denom) = (0.0, 0.0, 0.0, 0.0);
@@ -104,39 +105,74 @@ fn fft_size(n: usize) -> usize {
         .unwrap()
 }
 
-/// In-place 3D transform (unnormalised), axis by axis; x lines are contiguous, y and
-/// z lines are gathered into a scratch plane.
-fn fft3(data: &mut [Complex<f64>], p: [usize; 3], planner: &mut FftPlanner<f64>, dir: FftDirection) {
+/// In-place 3D transform (unnormalised), axis by axis, each axis's lines side by side
+/// (rayon). Only the corner `live` of the grid matters on one side of the transform:
+/// forward, the input is zero outside it, so x lines outside it and y planes beyond its
+/// z extent are zero and skipped; inverse, only outputs inside it are read, so the axes
+/// run in reverse order (z, y, x) and the y and x passes stop at its extent. For a ROI
+/// padded to twice its size this skips about 40 % of the work.
+fn fft3(data: &mut [Complex<f64>], p: [usize; 3], live: [usize; 3], planner: &mut FftPlanner<f64>, dir: FftDirection) {
+    use rayon::prelude::*;
     let [px, py, pz] = p;
-    planner.plan_fft(px, dir).process(data);
-    let fy = planner.plan_fft(py, dir);
-    let mut plane = vec![Complex::new(0.0, 0.0); px * py.max(pz)];
-    for k in 0..pz {
-        let slab = &mut data[k * px * py..(k + 1) * px * py];
-        for j in 0..py {
-            for i in 0..px {
-                plane[i * py + j] = slab[i + px * j];
+    let (fx, fy, fz) = (planner.plan_fft(px, dir), planner.plan_fft(py, dir), planner.plan_fft(pz, dir));
+    let x_pass = |data: &mut [Complex<f64>]| {
+        // Rows j < live[1] of slabs k < live[2] are one contiguous run per slab.
+        data.par_chunks_mut(px * py).take(live[2]).for_each(|slab| fx.process(&mut slab[..px * live[1]]));
+    };
+    let y_pass = |data: &mut [Complex<f64>]| {
+        data.par_chunks_mut(px * py).take(live[2]).for_each_init(
+            || vec![Complex::new(0.0, 0.0); px * py],
+            |plane, slab| {
+                for j in 0..py {
+                    for i in 0..px {
+                        plane[i * py + j] = slab[i + px * j];
+                    }
+                }
+                fy.process(plane);
+                for j in 0..py {
+                    for i in 0..px {
+                        slab[i + px * j] = plane[i * py + j];
+                    }
+                }
+            },
+        );
+    };
+    let z_pass = |data: &mut [Complex<f64>]| {
+        // Row j of every slab, as disjoint borrows grouped by j, so that each group of
+        // z lines is gathered, transformed and written back on its own.
+        let mut by_row: Vec<Vec<&mut [Complex<f64>]>> = (0..py).map(|_| Vec::with_capacity(pz)).collect();
+        for slab in data.chunks_mut(px * py) {
+            for (j, row) in slab.chunks_mut(px).enumerate() {
+                by_row[j].push(row);
             }
         }
-        fy.process(&mut plane[..px * py]);
-        for j in 0..py {
-            for i in 0..px {
-                slab[i + px * j] = plane[i * py + j];
-            }
+        by_row.into_par_iter().for_each_init(
+            || vec![Complex::new(0.0, 0.0); px * pz],
+            |plane, mut rows| {
+                for (k, row) in rows.iter().enumerate() {
+                    for (i, v) in row.iter().enumerate() {
+                        plane[i * pz + k] = *v;
+                    }
+                }
+                fz.process(plane);
+                for (k, row) in rows.iter_mut().enumerate() {
+                    for (i, v) in row.iter_mut().enumerate() {
+                        *v = plane[i * pz + k];
+                    }
+                }
+            },
+        );
+    };
+    match dir {
+        FftDirection::Forward => {
+            x_pass(data);
+            y_pass(data);
+            z_pass(data);
         }
-    }
-    let fz = planner.plan_fft(pz, dir);
-    for j in 0..py {
-        for k in 0..pz {
-            for i in 0..px {
-                plane[i * pz + k] = data[i + px * (j + py * k)];
-            }
-        }
-        fz.process(&mut plane[..px * pz]);
-        for k in 0..pz {
-            for i in 0..px {
-                data[i + px * (j + py * k)] = plane[i * pz + k];
-            }
+        FftDirection::Inverse => {
+            z_pass(data);
+            y_pass(data);
+            x_pass(data);
         }
     }
 }
