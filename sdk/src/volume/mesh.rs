@@ -411,8 +411,8 @@ fn mc_table() -> &'static [Vec<McLoop>] {
 /// table fans from the edge that leaves the face at one end corner of the three, the
 /// same end in every rotation of the cube: the end `x` for which (b - d, x - d, n) is
 /// right-handed, with `d` the face's fourth corner, `b` the corner diagonal to it and
-/// `n` pointing into the cube. Reference implementations (scikit-image's Lorensen and
-/// Lewiner tables, on which IBSI's values were computed) agree on this case.
+/// `n` pointing into the cube. scikit-image's Lorensen and Lewiner tables agree on this
+/// case, and with it IBSI's lung-CT sphericity and compactness are reproduced.
 fn mc_pentagon_corner(inside: [bool; 8]) -> Option<usize> {
     for axis in 0..3 {
         for side in 0..2 {
