@@ -23,9 +23,10 @@ use crate::risk;
 pub const DEFAULT_FEATURES: [&str; 5] = ["tumour_count", "tumour_size_mm", "morph_sphericity", "stat_mean", "cm_joint_entr_3D_comb"];
 
 /// The plugin's default extraction settings (no resampling, bin width 25 HU from -500,
-/// range [-500, 400]: IBSI configuration A's processing).
+/// range [-500, 400]: IBSI configuration A's processing), every texture aggregation.
 pub fn default_settings() -> Settings {
-    Settings { protocol: crate::presets::preset("ibsi-ct-a").expect("a preset"), label: 0 }
+    let protocol = crate::presets::Protocol { texture: crate::features::Texture::All, ..crate::presets::preset("ibsi-ct-a").expect("a preset") };
+    Settings { protocol, label: 0 }
 }
 
 /// True when the CSV's header names image columns.

@@ -45,6 +45,7 @@ impl Plugin for Radiomics {
             .param(ParamSpec::integer("bins", "Bin number", 32).range(2.0, 1024.0).help("For fixed bin number"))
             .param(ParamSpec::number("resegment_min", "Re-segmentation min", -500.0).range(-2000.0, 4000.0).unit("HU"))
             .param(ParamSpec::number("resegment_max", "Re-segmentation max", 400.0).range(-2000.0, 4000.0).unit("HU"))
+            .param(ParamSpec::choice("texture", "Texture", &["all", "2d", "3d"], "all").help("Texture aggregations: 2D and 2.5D (per slice, slices merged), 3D, or all"))
             .param(ParamSpec::integer("label", "Lesion label", 0).range(0.0, 65535.0).help("Only this value; 0 = every lesion"))
             .param(ParamSpec::bool("prognosis", "Prognosis", true).help("Apply the pinned prognosis model (needs the clinical values below)"))
             .param(ParamSpec::number("age", "Age", 65.0).range(18.0, 110.0).unit("years").help("Clinical covariate of the prognosis model"))
@@ -56,14 +57,19 @@ impl Plugin for Radiomics {
     fn run(request: &Request<'_>, host: &Host<'_>) -> Result<RunOutput, PluginError> {
         let ct = request.volume("ct")?;
         let mask = request.label_map("mask")?;
-        let protocol = match presets::preset(request.choice("preset")?) {
+        let mut protocol = match presets::preset(request.choice("preset")?) {
             Some(p) => p,
             None => custom_protocol(request)?,
         };
+        let prognosis = request.bool("prognosis")? && request.raw().models.iter().any(|m| m.name.as_str() == "prognosis");
+        if prognosis {
+            // The model's covariates include 3D texture: measure every aggregation.
+            protocol.texture = features::Texture::All;
+        }
         let settings = extract::Settings { protocol, label: request.integer("label")? as u16 };
         let lesions = extract::extract(ct, mask, &settings, host)?;
         let mut output = to_output(&lesions);
-        if request.bool("prognosis")? && !lesions.is_empty() && request.raw().models.iter().any(|m| m.name.as_str() == "prognosis") {
+        if prognosis && !lesions.is_empty() {
             let model = load_prognosis(request)?;
             let encode = |name: &str, text: &str| prognosis::cohort::encode(name, text).map_err(PluginError::invalid_input);
             let clinical = vec![
@@ -105,6 +111,11 @@ fn custom_protocol(request: &Request<'_>) -> Result<presets::Protocol, PluginErr
         resegmentation: preprocess::Resegmentation { range: Some(resegment), outliers_3sd: request.bool("outliers_3sd")? },
         discretisation,
         ivh: features::roi::Ivh::Intensities { range: Some(resegment) },
+        texture: match request.choice("texture")? {
+            "2d" => features::Texture::Planar,
+            "3d" => features::Texture::Volumetric,
+            _ => features::Texture::All,
+        },
     })
 }
 

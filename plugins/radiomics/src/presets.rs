@@ -2,7 +2,7 @@
 //! in one value, and the IBSI lung-CT configurations A-E as named presets of them
 //! (the manual's "Reference data sets" tables; `--param preset=ibsi-ct-a` ... `e`).
 
-use crate::features::roi::{Discretisation, Ivh};
+use crate::features::roi::{Discretisation, Ivh, Texture};
 use crate::preprocess::{Interpolation, Resampling, Resegmentation};
 
 /// From the scan to the grey levels the features are computed on.
@@ -13,6 +13,8 @@ pub struct Protocol {
     /// Grey levels for texture and the intensity histogram.
     pub discretisation: Discretisation,
     pub ivh: Ivh,
+    /// The texture aggregations computed (IBSI: a configuration is 2D or 3D).
+    pub texture: Texture,
 }
 
 /// The preset names, in order.
@@ -31,6 +33,7 @@ pub fn preset(name: &str) -> Option<Protocol> {
             resegmentation: range(-500.0, 400.0, false),
             discretisation: Discretisation::BinWidth { width: 25.0, lower: -500.0 },
             ivh: Ivh::Intensities { range: Some((-500.0, 400.0)) },
+            texture: Texture::Planar,
         },
         // 2D, bilinear onto 2 x 2 mm in-plane, [-500, 400] HU, FBN 32.
         "ibsi-ct-b" => Protocol {
@@ -38,6 +41,7 @@ pub fn preset(name: &str) -> Option<Protocol> {
             resegmentation: range(-500.0, 400.0, false),
             discretisation: Discretisation::BinNumber(32),
             ivh: Ivh::Intensities { range: Some((-500.0, 400.0)) },
+            texture: Texture::Planar,
         },
         // 3D, trilinear onto 2 mm, [-1000, 400] HU, FBS 25 HU; IVH in 2.5 HU bins.
         "ibsi-ct-c" => Protocol {
@@ -45,6 +49,7 @@ pub fn preset(name: &str) -> Option<Protocol> {
             resegmentation: range(-1000.0, 400.0, false),
             discretisation: Discretisation::BinWidth { width: 25.0, lower: -1000.0 },
             ivh: Ivh::BinWidth { width: 2.5, lower: -1000.0, upper: 400.0 },
+            texture: Texture::Volumetric,
         },
         // 3D, trilinear onto 2 mm, no range, 3 sigma outliers, FBN 32.
         "ibsi-ct-d" => Protocol {
@@ -52,6 +57,7 @@ pub fn preset(name: &str) -> Option<Protocol> {
             resegmentation: Resegmentation { range: None, outliers_3sd: true },
             discretisation: Discretisation::BinNumber(32),
             ivh: Ivh::Intensities { range: None },
+            texture: Texture::Volumetric,
         },
         // 3D, tricubic spline onto 2 mm, [-1000, 400] HU and 3 sigma, FBN 32; IVH in
         // 1000 bins (arbitrary units).
@@ -60,6 +66,7 @@ pub fn preset(name: &str) -> Option<Protocol> {
             resegmentation: range(-1000.0, 400.0, true),
             discretisation: Discretisation::BinNumber(32),
             ivh: Ivh::BinNumber(1000),
+            texture: Texture::Volumetric,
         },
         _ => return None,
     })

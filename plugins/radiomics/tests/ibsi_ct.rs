@@ -47,7 +47,7 @@ fn features_for(preset: &str, (image, mask): (Volume, LabelMap)) -> Features {
     let dims = p.geometry.dims_usize();
     let reach = p.geometry.spacing.iter().map(|s| (6.3 / s).ceil() as usize + 1).max().unwrap();
     let b = VoxelBox::around(dims, |i| p.morphological[i]).expect("the ROI survives").grown(reach, dims);
-    features::of_masks(b.dims(), p.geometry.spacing, &b.cut(&p.image, dims), &b.cut(&p.morphological, dims), &b.cut(&p.intensity, dims), protocol.discretisation, protocol.ivh)
+    features::of_masks(b.dims(), p.geometry.spacing, &b.cut(&p.image, dims), &b.cut(&p.morphological, dims), &b.cut(&p.intensity, dims), protocol.discretisation, protocol.ivh, protocol.texture)
 }
 
 /// The same through the plugin (`--param preset=...`): the lesion's neighbourhood cut

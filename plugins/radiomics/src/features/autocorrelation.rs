@@ -16,6 +16,15 @@ use rustfft::{FftDirection, FftPlanner, num_complex::Complex};
 
 /// (Moran's I, Geary's C) of `values` inside `mask` on an axis-aligned grid.
 pub fn moran_geary(dims: [usize; 3], spacing: [f64; 3], mask: &[bool], values: &[f64]) -> (f64, f64) {
+    // Only the mask's voxels take part: its box, not the neighbourhood around it, sets
+    // the transform's size (the ROI comes with a margin for local peaks).
+    match isotherm_sdk::volume::VoxelBox::around(dims, |i| mask[i]) {
+        Some(b) if b.dims() != dims => moran_geary_in_box(b.dims(), spacing, &b.cut(mask, dims), &b.cut(values, dims)),
+        _ => moran_geary_in_box(dims, spacing, mask, values),
+    }
+}
+
+fn moran_geary_in_box(dims: [usize; 3], spacing: [f64; 3], mask: &[bool], values: &[f64]) -> (f64, f64) {
     let n = mask.iter().filter(|m| **m).count() as f64;
     let mean = values.iter().zip(mask).filter(|(_, m)| **m).map(|(v, _)| v).sum::<f64>() / n;
     // Linear (not circular) correlation: every axis padded to at least 2d - 1.

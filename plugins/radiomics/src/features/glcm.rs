@@ -111,9 +111,20 @@ fn of(counts: &[f64], ng: usize) -> Option<Features> {
     Some(f)
 }
 
-/// All six aggregations (IBSI tags `cm_*_{2D,2_5D,3D}_{avg,comb}`).
+/// The six aggregations (IBSI tags `cm_*_{2D,2_5D,3D}_{avg,comb}`), those of
+/// `roi.texture`.
 pub fn features(roi: &Roi, out: &mut Features) {
     let ng = roi.ng as usize;
+    if roi.texture.volumetric() {
+        let vol: Vec<Vec<f64>> = DIRS_3D.iter().map(|&d| matrix(roi, d, None)).collect();
+        insert_suffixed(out, average(&vol.iter().filter_map(|m| of(m, ng)).collect::<Vec<_>>()), "_3D_avg");
+        if let Some(f) = of(&sum(&vol), ng) {
+            insert_suffixed(out, f, "_3D_comb");
+        }
+    }
+    if !roi.texture.planar() {
+        return;
+    }
     let slices: Vec<usize> = (0..roi.dims[2]).filter(|&k| roi.count_in_slice(k) > 0).collect();
     let per: Vec<Vec<Vec<f64>>> = slices.iter().map(|&k| DIRS_2D.iter().map(|&d| matrix(roi, d, Some(k))).collect()).collect();
     let each: Vec<Features> = per.iter().flatten().filter_map(|m| of(m, ng)).collect();
@@ -125,10 +136,5 @@ pub fn features(roi: &Roi, out: &mut Features) {
     let all: Vec<Vec<f64>> = per.iter().flatten().cloned().collect();
     if let Some(f) = of(&sum(&all), ng) {
         insert_suffixed(out, f, "_2_5D_comb");
-    }
-    let vol: Vec<Vec<f64>> = DIRS_3D.iter().map(|&d| matrix(roi, d, None)).collect();
-    insert_suffixed(out, average(&vol.iter().filter_map(|m| of(m, ng)).collect::<Vec<_>>()), "_3D_avg");
-    if let Some(f) = of(&sum(&vol), ng) {
-        insert_suffixed(out, f, "_3D_comb");
     }
 }

@@ -125,8 +125,19 @@ fn of(m: &CountMatrix) -> Option<Features> {
     emphasis_features(m, "rlm", &NAMES, None)
 }
 
-/// All six aggregations (IBSI tags `rlm_*_{2D,2_5D,3D}_{avg,comb}`).
+/// The six aggregations (IBSI tags `rlm_*_{2D,2_5D,3D}_{avg,comb}`), those of
+/// `roi.texture`.
 pub fn features(roi: &Roi, out: &mut Features) {
+    if roi.texture.volumetric() {
+        let vol: Vec<CountMatrix> = DIRS_3D.iter().map(|&d| matrix(roi, d, None)).collect();
+        insert_suffixed(out, average(&vol.iter().filter_map(of).collect::<Vec<_>>()), "_3D_avg");
+        if let Some(f) = of(&CountMatrix::merged(&vol)) {
+            insert_suffixed(out, f, "_3D_comb");
+        }
+    }
+    if !roi.texture.planar() {
+        return;
+    }
     let slices: Vec<usize> = (0..roi.dims[2]).filter(|&k| roi.count_in_slice(k) > 0).collect();
     let per: Vec<Vec<CountMatrix>> = slices.iter().map(|&k| DIRS_2D.iter().map(|&d| matrix(roi, d, Some(k))).collect()).collect();
     insert_suffixed(out, average(&per.iter().flatten().filter_map(of).collect::<Vec<_>>()), "_2D_avg");
@@ -135,10 +146,5 @@ pub fn features(roi: &Roi, out: &mut Features) {
     insert_suffixed(out, average(&dir_merged), "_2_5D_avg");
     if let Some(f) = of(&CountMatrix::merged(&per.iter().flatten().cloned().collect::<Vec<_>>())) {
         insert_suffixed(out, f, "_2_5D_comb");
-    }
-    let vol: Vec<CountMatrix> = DIRS_3D.iter().map(|&d| matrix(roi, d, None)).collect();
-    insert_suffixed(out, average(&vol.iter().filter_map(of).collect::<Vec<_>>()), "_3D_avg");
-    if let Some(f) = of(&CountMatrix::merged(&vol)) {
-        insert_suffixed(out, f, "_3D_comb");
     }
 }

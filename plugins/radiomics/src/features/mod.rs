@@ -19,7 +19,7 @@ pub mod zones;
 
 use std::collections::BTreeMap;
 
-pub use roi::Roi;
+pub use roi::{Roi, Texture};
 
 /// Feature values by IBSI tag.
 pub type Features = BTreeMap<String, f64>;
@@ -42,9 +42,9 @@ pub fn all(roi: &Roi) -> Features {
 /// "Intensity and morphological masks"): morphology on the morphological mask, the other
 /// families on the intensity mask; integrated intensity is the morphological volume
 /// times the intensity mask's mean.
-pub fn of_masks(dims: [usize; 3], spacing: [f64; 3], image: &[f64], morphological: &[bool], intensity: &[bool], d: roi::Discretisation, ivh: roi::Ivh) -> Features {
+pub fn of_masks(dims: [usize; 3], spacing: [f64; 3], image: &[f64], morphological: &[bool], intensity: &[bool], d: roi::Discretisation, ivh: roi::Ivh, texture: roi::Texture) -> Features {
     let morph_roi = Roi::new(dims, spacing, image, morphological, d);
-    let roi = Roi::new(dims, spacing, image, intensity, d).with_ivh(ivh).with_morphological(morphological);
+    let roi = Roi::new(dims, spacing, image, intensity, d).with_ivh(ivh).with_texture(texture).with_morphological(morphological);
     let (mut f, texture) = rayon::join(
         || {
             let mut f = Features::new();

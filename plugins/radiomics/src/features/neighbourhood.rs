@@ -64,6 +64,15 @@ fn ngtdm_of(n: &[f64], s: &[f64]) -> Option<Features> {
 }
 
 pub fn ngtdm_features(roi: &Roi, out: &mut Features) {
+    if roi.texture.volumetric() {
+        let (n, s) = ngtdm(roi, None);
+        if let Some(f) = ngtdm_of(&n, &s) {
+            insert_suffixed(out, f, "_3D");
+        }
+    }
+    if !roi.texture.planar() {
+        return;
+    }
     let slices: Vec<usize> = (0..roi.dims[2]).filter(|&k| roi.count_in_slice(k) > 0).collect();
     let per: Vec<(Vec<f64>, Vec<f64>)> = slices.iter().map(|&k| ngtdm(roi, Some(k))).collect();
     insert_suffixed(out, average(&per.iter().filter_map(|(n, s)| ngtdm_of(n, s)).collect::<Vec<_>>()), "_2D");
@@ -77,10 +86,6 @@ pub fn ngtdm_features(roi: &Roi, out: &mut Features) {
     }
     if let Some(f) = ngtdm_of(&n, &s) {
         insert_suffixed(out, f, "_2_5D");
-    }
-    let (n, s) = ngtdm(roi, None);
-    if let Some(f) = ngtdm_of(&n, &s) {
-        insert_suffixed(out, f, "_3D");
     }
 }
 
@@ -101,13 +106,18 @@ fn ngldm(roi: &Roi, slice: Option<usize>) -> CountMatrix {
 
 pub fn ngldm_features(roi: &Roi, out: &mut Features) {
     let of = |m: &CountMatrix| emphasis_features(m, "ngl", &NGL, Some("dc_energy"));
+    if roi.texture.volumetric()
+        && let Some(f) = of(&ngldm(roi, None))
+    {
+        insert_suffixed(out, f, "_3D");
+    }
+    if !roi.texture.planar() {
+        return;
+    }
     let slices: Vec<usize> = (0..roi.dims[2]).filter(|&k| roi.count_in_slice(k) > 0).collect();
     let per: Vec<CountMatrix> = slices.iter().map(|&k| ngldm(roi, Some(k))).collect();
     insert_suffixed(out, average(&per.iter().filter_map(of).collect::<Vec<_>>()), "_2D");
     if let Some(f) = of(&CountMatrix::merged(&per)) {
         insert_suffixed(out, f, "_2_5D");
-    }
-    if let Some(f) = of(&ngldm(roi, None)) {
-        insert_suffixed(out, f, "_3D");
     }
 }

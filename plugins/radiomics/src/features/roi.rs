@@ -19,6 +19,30 @@ pub struct Roi {
     /// The morphological mask, when re-segmentation made the intensity mask (`mask`)
     /// differ from it: distance zones measure to its edge.
     pub morphological: Option<Vec<bool>>,
+    /// Which texture aggregations are computed.
+    pub texture: Texture,
+}
+
+/// Which texture aggregations the families compute. An IBSI configuration is either 2D
+/// (its reference values are the 2D and 2.5D aggregations) or 3D; a study may want all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Texture {
+    /// Slice by slice (2D) and slices merged (2.5D).
+    Planar,
+    /// The volume (3D).
+    Volumetric,
+    /// 2D, 2.5D and 3D.
+    All,
+}
+
+impl Texture {
+    pub fn planar(self) -> bool {
+        self != Texture::Volumetric
+    }
+
+    pub fn volumetric(self) -> bool {
+        self != Texture::Planar
+    }
 }
 
 /// The intensities of the intensity-volume histogram and the range it spans (IBSI,
@@ -69,12 +93,18 @@ impl Roi {
         let (lo, hi) = in_roi.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
         let levels: Vec<u32> = image.iter().zip(mask).map(|(&v, &m)| if m { d.level(v, lo, hi) } else { 0 }).collect();
         let ng = levels.iter().copied().max().unwrap_or(0);
-        Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, image: image.to_vec(), ivh: Ivh::Levels, morphological: None }
+        Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, image: image.to_vec(), ivh: Ivh::Levels, morphological: None, texture: Texture::All }
     }
 
     /// The same ROI with the morphological mask it was re-segmented from.
     pub fn with_morphological(mut self, mask: &[bool]) -> Roi {
         self.morphological = (mask != self.mask.as_slice()).then(|| mask.to_vec());
+        self
+    }
+
+    /// The same ROI with only the `texture` aggregations computed.
+    pub fn with_texture(mut self, texture: Texture) -> Roi {
+        self.texture = texture;
         self
     }
 

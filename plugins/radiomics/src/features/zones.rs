@@ -100,15 +100,20 @@ fn distance_matrix(roi: &Roi, slice: Option<usize>, dist: &[u32]) -> CountMatrix
     m
 }
 
-/// 2D (per slice, averaged), 2.5D (slices merged) and 3D, with `build` making a matrix.
+/// 2D (per slice, averaged), 2.5D (slices merged) and 3D, those of `roi.texture`, with
+/// `build` making a matrix.
 fn three_ways(roi: &Roi, out: &mut Features, prefix: &str, names: &[&str; 16], build: impl Fn(Option<usize>, bool) -> CountMatrix) {
-    let slices: Vec<usize> = (0..roi.dims[2]).filter(|&k| roi.count_in_slice(k) > 0).collect();
-    let per: Vec<CountMatrix> = slices.iter().map(|&k| build(Some(k), true)).collect();
-    insert_suffixed(out, average(&per.iter().filter_map(|m| emphasis_features(m, prefix, names, None)).collect::<Vec<_>>()), "_2D");
-    if let Some(f) = emphasis_features(&CountMatrix::merged(&per), prefix, names, None) {
-        insert_suffixed(out, f, "_2_5D");
+    if roi.texture.planar() {
+        let slices: Vec<usize> = (0..roi.dims[2]).filter(|&k| roi.count_in_slice(k) > 0).collect();
+        let per: Vec<CountMatrix> = slices.iter().map(|&k| build(Some(k), true)).collect();
+        insert_suffixed(out, average(&per.iter().filter_map(|m| emphasis_features(m, prefix, names, None)).collect::<Vec<_>>()), "_2D");
+        if let Some(f) = emphasis_features(&CountMatrix::merged(&per), prefix, names, None) {
+            insert_suffixed(out, f, "_2_5D");
+        }
     }
-    if let Some(f) = emphasis_features(&build(None, false), prefix, names, None) {
+    if roi.texture.volumetric()
+        && let Some(f) = emphasis_features(&build(None, false), prefix, names, None)
+    {
         insert_suffixed(out, f, "_3D");
     }
 }
@@ -118,7 +123,8 @@ pub fn size_zone_features(roi: &Roi, out: &mut Features) {
 }
 
 pub fn distance_zone_features(roi: &Roi, out: &mut Features) {
-    let planar = edge_distance(roi, true);
-    let volume = edge_distance(roi, false);
+    // Each distance map only where its aggregation is computed.
+    let planar = if roi.texture.planar() { edge_distance(roi, true) } else { Vec::new() };
+    let volume = if roi.texture.volumetric() { edge_distance(roi, false) } else { Vec::new() };
     three_ways(roi, out, "dzm", &DZM, |slice, is_2d| distance_matrix(roi, slice, if is_2d { &planar } else { &volume }));
 }
