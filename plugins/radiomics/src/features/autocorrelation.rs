@@ -43,38 +43,22 @@ fn moran_geary_in_box(dims: [usize; 3], spacing: [f64; 3], mask: &[bool], values
             }
         }
     }
-    // The kernel at offsets -(d-1)..=(d-1) along each axis, wrapped.
-    let mut kernel = vec![Complex::new(0.0, 0.0); len];
-    let offset = |a: usize, idx: usize| -> Option<f64> {
-        let d = dims[a];
-        if idx < d {
-            Some(idx as f64)
-        } else if idx + d > p[a] {
-            Some(idx as f64 - p[a] as f64)
-        } else {
-            None
-        }
-    };
-    for c in 0..p[2] {
-        let Some(dz) = offset(2, c) else { continue };
-        for b in 0..p[1] {
-            let Some(dy) = offset(1, b) else { continue };
-            for a in 0..p[0] {
-                let Some(dx) = offset(0, a) else { continue };
-                let r2 = (dx * spacing[0]).powi(2) + (dy * spacing[1]).powi(2) + (dz * spacing[2]).powi(2);
-                if r2 > 0.0 {
-                    kernel[at(a, b, c)] = Complex::new(1.0 / r2.sqrt(), 0.0);
-                }
-            }
-        }
-    }
-
     let mut planner = FftPlanner::new();
+    let spectrum = kernel_spectrum(dims, spacing, p, &mut planner);
+    let q = p.map(|n| n / 2 + 1);
     fft3(&mut data, p, dims, &mut planner, FftDirection::Forward);
-    fft3(&mut kernel, p, p, &mut planner, FftDirection::Forward);
     {
         use rayon::prelude::*;
-        data.par_iter_mut().zip(&kernel).for_each(|(d, k)| *d *= *k);
+        let fold = |i: usize, n: usize| i.min(n - i);
+        data.par_chunks_mut(p[0] * p[1]).enumerate().for_each(|(k, slab)| {
+            let kz = fold(k, p[2]);
+            for (j, row) in slab.chunks_mut(p[0]).enumerate() {
+                let line = &spectrum[q[0] * (fold(j, p[1]) + q[1] * kz)..][..q[0]];
+                for (i, d) in row.iter_mut().enumerate() {
+                    *d *= line[fold(i, p[0])];
+                }
+            }
+        });
     }
     fft3(&mut data, p, dims, &mut planner, FftDirection::Inverse);
 
@@ -97,6 +81,62 @@ fn moran_geary_in_box(dims: [usize; 3], spacing: [f64; 3], mask: &[bool], values
     }
     let geary_sum = 2.0 * z2m - 2.0 * zz;
     (n / w * zz / denom, (n - 1.0) / (2.0 * w) * geary_sum / denom)
+}
+
+/// The transform of the kernel K(r) = 1/|r| (K(0) = 0) at the wrapped offsets
+/// -(d-1)..=(d-1) of the padded grid `p`, on one octant of frequencies (`p / 2 + 1` per
+/// axis, x fastest). K is real and even along every axis, so its transform is too:
+/// the octant holds all of it, and each axis's pass needs only the lines of that octant,
+/// two real lines packed into one complex transform (the real part is the first line's
+/// transform, the imaginary part the second's). About an eighth of a full transform.
+fn kernel_spectrum(dims: [usize; 3], spacing: [f64; 3], p: [usize; 3], planner: &mut FftPlanner<f64>) -> Vec<f64> {
+    use rayon::prelude::*;
+    let q = p.map(|n| n / 2 + 1);
+    // Offsets 0..q along each axis; beyond d - 1 the kernel is zero (padding).
+    let mut h = vec![0.0; q[0] * q[1] * q[2]];
+    h.par_chunks_mut(q[0] * q[1]).enumerate().for_each(|(c, plane)| {
+        for b in 0..q[1] {
+            for a in 0..q[0] {
+                if a < dims[0] && b < dims[1] && c < dims[2] && (a, b, c) != (0, 0, 0) {
+                    let r2 = (a as f64 * spacing[0]).powi(2) + (b as f64 * spacing[1]).powi(2) + (c as f64 * spacing[2]).powi(2);
+                    plane[a + q[0] * b] = 1.0 / r2.sqrt();
+                }
+            }
+        }
+    });
+    // One axis at a time: gather the octant's lines along `axis`, unfold each to its
+    // full even length, transform in pairs, keep the first q values.
+    for axis in 0..3 {
+        let (n, nq) = (p[axis], q[axis]);
+        let fft = planner.plan_fft_forward(n);
+        let stride = [1, q[0], q[0] * q[1]][axis];
+        let starts: Vec<usize> = (0..h.len()).filter(|&s| (s / stride) % nq == 0).collect();
+        let out: Vec<Vec<f64>> = starts
+            .par_chunks(2)
+            .map(|pair| {
+                let mut buf = vec![Complex::new(0.0, 0.0); n];
+                for (t, x) in buf.iter_mut().enumerate() {
+                    let f = t.min(n - t);
+                    let re = h[pair[0] + f * stride];
+                    let im = pair.get(1).map_or(0.0, |&s| h[s + f * stride]);
+                    *x = Complex::new(re, im);
+                }
+                fft.process(&mut buf);
+                let mut vals = Vec::with_capacity(2 * nq);
+                vals.extend(buf[..nq].iter().map(|c| c.re));
+                vals.extend(buf[..nq].iter().map(|c| c.im));
+                vals
+            })
+            .collect();
+        for (pair, vals) in starts.chunks(2).zip(&out) {
+            for (slot, &s) in pair.iter().enumerate() {
+                for f in 0..nq {
+                    h[s + f * stride] = vals[slot * nq + f];
+                }
+            }
+        }
+    }
+    h
 }
 
 /// The smallest 2^a 3^b 5^c >= n: sizes rustfft transforms fastest.

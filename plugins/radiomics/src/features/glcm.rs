@@ -8,9 +8,10 @@ use super::{DIRS_2D, DIRS_3D, Features, Roi, average, insert_suffixed, plogp};
 fn matrix(roi: &Roi, dir: [i64; 3], slice: Option<usize>) -> Vec<f64> {
     let ng = roi.ng as usize;
     let mut m = vec![0.0; ng * ng];
-    for p in roi.positions(slice) {
-        let a = roi.level_at(p) as usize;
-        let b = roi.level_at([p[0] + dir[0], p[1] + dir[1], p[2] + dir[2]]) as usize;
+    let step = roi.padded_step(dir);
+    for &v in roi.voxels_in(slice) {
+        let a = roi.padded[v] as usize;
+        let b = roi.padded[v.wrapping_add_signed(step)] as usize;
         if b > 0 {
             m[(a - 1) * ng + (b - 1)] += 1.0;
             m[(b - 1) * ng + (a - 1)] += 1.0;

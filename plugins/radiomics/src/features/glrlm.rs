@@ -104,16 +104,20 @@ const NAMES: [&str; 16] = ["sre", "lre", "lgre", "hgre", "srlge", "srhge", "lrlg
 
 /// Runs of equal grey level along `dir`, over the ROI or one slice of it.
 fn matrix(roi: &Roi, dir: [i64; 3], slice: Option<usize>) -> CountMatrix {
-    let mut m = CountMatrix::new(roi.ng as usize, 1);
-    let positions = roi.positions(slice);
-    m.nv = positions.len() as f64;
-    for p in positions {
-        let level = roi.level_at(p);
-        if roi.level_at([p[0] - dir[0], p[1] - dir[1], p[2] - dir[2]]) == level {
+    // No run is longer than the grid along the direction's longest axis.
+    let longest = (0..3).filter(|&a| dir[a] != 0).map(|a| roi.dims[a]).max().unwrap_or(1);
+    let mut m = CountMatrix::new(roi.ng as usize, longest);
+    let voxels = roi.voxels_in(slice);
+    m.nv = voxels.len() as f64;
+    let step = roi.padded_step(dir);
+    for &v in voxels {
+        let level = roi.padded[v];
+        if roi.padded[v.wrapping_add_signed(-step)] == level {
             continue; // not the start of a run
         }
+        // The padding's level 0 ends every run inside the grid.
         let mut len = 1;
-        while roi.level_at([p[0] + dir[0] * len as i64, p[1] + dir[1] * len as i64, p[2] + dir[2] * len as i64]) == level {
+        while roi.padded[v.wrapping_add_signed(step * len as isize)] == level {
             len += 1;
         }
         m.add(level, len, 1.0);

@@ -66,15 +66,14 @@ pub fn of_masks(dims: [usize; 3], spacing: [f64; 3], image: &[f64], morphologica
 /// so they run side by side.
 pub fn texture_and_intensity(roi: &Roi) -> Features {
     use rayon::prelude::*;
-    const FAMILIES: [fn(&Roi, &mut Features); 10] = [
+    const FAMILIES: [fn(&Roi, &mut Features); 9] = [
         intensity::statistics,
         intensity::histogram,
         intensity::volume_histogram,
         intensity::local_peaks,
         glcm::features,
         glrlm::features,
-        zones::size_zone_features,
-        zones::distance_zone_features,
+        zones::zone_features,
         neighbourhood::ngtdm_features,
         neighbourhood::ngldm_features,
     ];

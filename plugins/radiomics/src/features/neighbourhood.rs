@@ -5,30 +5,24 @@
 use super::glrlm::{CountMatrix, emphasis_features};
 use super::{Features, Roi, average, insert_suffixed};
 
-fn neighbours(p: [i64; 3], planar: bool) -> impl Iterator<Item = [i64; 3]> {
-    let dz = if planar { 0 } else { 1 };
-    (-dz..=dz).flat_map(move |z| (-1..=1i64).flat_map(move |y| (-1..=1i64).map(move |x| [p[0] + x, p[1] + y, p[2] + z]))).filter(move |q| *q != p)
-}
-
 /// Per grey level: (count of voxels with a valid neighbourhood, sum of |i - mean of neighbours|).
 fn ngtdm(roi: &Roi, slice: Option<usize>) -> (Vec<f64>, Vec<f64>) {
     let ng = roi.ng as usize;
     let (mut n, mut s) = (vec![0.0; ng], vec![0.0; ng]);
-    for p in roi.positions(slice) {
-        let (mut sum, mut count) = (0.0, 0.0);
-        for q in neighbours(p, slice.is_some()) {
-            let l = roi.level_at(q);
-            if l > 0 {
-                sum += l as f64;
-                count += 1.0;
-            }
+    let steps = roi.neighbour_steps(slice.is_some());
+    for &v in roi.voxels_in(slice) {
+        let (mut sum, mut count) = (0u32, 0u32);
+        for &d in &steps {
+            let l = roi.padded[v.wrapping_add_signed(d)];
+            sum += l;
+            count += u32::from(l > 0);
         }
-        if count == 0.0 {
+        if count == 0 {
             continue;
         }
-        let i = roi.level_at(p) as usize;
+        let i = roi.padded[v] as usize;
         n[i - 1] += 1.0;
-        s[i - 1] += (i as f64 - sum / count).abs();
+        s[i - 1] += (i as f64 - sum as f64 / count as f64).abs();
     }
     (n, s)
 }
@@ -93,12 +87,13 @@ const NGL: [&str; 16] = ["lde", "hde", "lgce", "hgce", "ldlge", "ldhge", "hdlge"
 
 /// Dependence counts: 1 + neighbours in the ROI with the same grey level.
 fn ngldm(roi: &Roi, slice: Option<usize>) -> CountMatrix {
-    let mut m = CountMatrix::new(roi.ng as usize, 1);
-    let positions = roi.positions(slice);
-    m.nv = positions.len() as f64;
-    for p in positions {
-        let l = roi.level_at(p);
-        let k = 1 + neighbours(p, slice.is_some()).filter(|q| roi.level_at(*q) == l).count();
+    let steps = roi.neighbour_steps(slice.is_some());
+    let mut m = CountMatrix::new(roi.ng as usize, steps.len() + 1);
+    let voxels = roi.voxels_in(slice);
+    m.nv = voxels.len() as f64;
+    for &v in voxels {
+        let l = roi.padded[v];
+        let k = 1 + steps.iter().filter(|&&d| roi.padded[v.wrapping_add_signed(d)] == l).count();
         m.add(l, k, 1.0);
     }
     m

@@ -21,6 +21,14 @@ pub struct Roi {
     pub morphological: Option<Vec<bool>>,
     /// Which texture aggregations are computed.
     pub texture: Texture,
+    /// `levels` on the grid padded by one voxel of level 0 on every side: a neighbour
+    /// one step away is one add away, with no bounds check, and a walk along a
+    /// direction stops at the border by itself.
+    pub padded: Vec<u32>,
+    /// Indices into `padded` of the ROI's voxels in scan order; slice k's are
+    /// `voxels[slice_starts[k]..slice_starts[k + 1]]`.
+    pub voxels: Vec<usize>,
+    pub slice_starts: Vec<usize>,
 }
 
 /// Which texture aggregations the families compute. An IBSI configuration is either 2D
@@ -93,7 +101,53 @@ impl Roi {
         let (lo, hi) = in_roi.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
         let levels: Vec<u32> = image.iter().zip(mask).map(|(&v, &m)| if m { d.level(v, lo, hi) } else { 0 }).collect();
         let ng = levels.iter().copied().max().unwrap_or(0);
-        Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, image: image.to_vec(), ivh: Ivh::Levels, morphological: None, texture: Texture::All }
+        let [nx, ny, nz] = dims;
+        let (px, py) = (nx + 2, ny + 2);
+        let mut padded = vec![0u32; px * py * (nz + 2)];
+        let mut voxels = Vec::with_capacity(in_roi.len());
+        let mut slice_starts = Vec::with_capacity(nz + 1);
+        for k in 0..nz {
+            slice_starts.push(voxels.len());
+            for j in 0..ny {
+                let row = &levels[nx * (j + ny * k)..][..nx];
+                let at = 1 + px * (j + 1 + py * (k + 1));
+                padded[at..at + nx].copy_from_slice(row);
+                voxels.extend(row.iter().enumerate().filter(|(_, l)| **l > 0).map(|(i, _)| at + i));
+            }
+        }
+        slice_starts.push(voxels.len());
+        Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, image: image.to_vec(), ivh: Ivh::Levels, morphological: None, texture: Texture::All, padded, voxels, slice_starts }
+    }
+
+    /// The offset in `padded` of a step `d` (voxels along i, j, k).
+    pub fn padded_step(&self, d: [i64; 3]) -> isize {
+        let (px, py) = (self.dims[0] as isize + 2, self.dims[1] as isize + 2);
+        d[0] as isize + px * (d[1] as isize + py * d[2] as isize)
+    }
+
+    /// The ROI's voxels as indices into `padded`, all or one axial slice's.
+    pub fn voxels_in(&self, slice: Option<usize>) -> &[usize] {
+        match slice {
+            Some(k) => &self.voxels[self.slice_starts[k]..self.slice_starts[k + 1]],
+            None => &self.voxels,
+        }
+    }
+
+    /// The steps to the Chebyshev distance-1 neighbours (8 in a slice, 26 in 3D) as
+    /// offsets in `padded`.
+    pub fn neighbour_steps(&self, planar: bool) -> Vec<isize> {
+        let dz = if planar { 0 } else { 1 };
+        let mut out = Vec::new();
+        for z in -dz..=dz {
+            for y in -1..=1 {
+                for x in -1..=1 {
+                    if (x, y, z) != (0, 0, 0) {
+                        out.push(self.padded_step([x, y, z]));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The same ROI with the morphological mask it was re-segmented from.
@@ -143,8 +197,7 @@ impl Roi {
 
     /// ROI voxel count in axial slice `k`.
     pub fn count_in_slice(&self, k: usize) -> usize {
-        let n = self.dims[0] * self.dims[1];
-        self.mask[k * n..(k + 1) * n].iter().filter(|m| **m).count()
+        self.slice_starts[k + 1] - self.slice_starts[k]
     }
 
     /// All positions in the ROI, optionally restricted to one axial slice.

@@ -9,122 +9,122 @@ use super::{Features, Roi, average, insert_suffixed};
 const SZM: [&str; 16] = ["sze", "lze", "lgze", "hgze", "szlge", "szhge", "lzlge", "lzhge", "glnu", "glnu_norm", "zsnu", "zsnu_norm", "z_perc", "gl_var", "zs_var", "zs_entr"];
 const DZM: [&str; 16] = ["sde", "lde", "lgze", "hgze", "sdlge", "sdhge", "ldlge", "ldhge", "glnu", "glnu_norm", "zdnu", "zdnu_norm", "z_perc", "gl_var", "zd_var", "zd_entr"];
 
-/// Zones of the ROI (or one slice): (grey level, voxel positions).
-fn zones(roi: &Roi, slice: Option<usize>) -> Vec<(u32, Vec<[i64; 3]>)> {
+/// One zone: its grey level, the axial slice it starts in (all of it, for planar
+/// zones), its voxel count and the smallest edge distance among its voxels.
+struct Zone {
+    level: u32,
+    slice: usize,
+    size: usize,
+    distance: u32,
+}
+
+/// The ROI's zones, 8-connected within each slice (`planar`) or 26-connected, in scan
+/// order of their first voxel (so planar zones come grouped by slice), with each zone's
+/// smallest value of `distance`.
+fn zones(roi: &Roi, planar: bool, distance: &[u32]) -> Vec<Zone> {
+    let [nx, ny, nz] = roi.dims;
+    let dk = usize::from(!planar);
     let mut seen = vec![false; roi.levels.len()];
+    let mut stack = Vec::new();
     let mut out = Vec::new();
-    let dk = if slice.is_some() { 0 } else { 1 };
-    for start in roi.positions(slice) {
-        let s = roi.index(start[0] as usize, start[1] as usize, start[2] as usize);
-        if seen[s] {
+    for start in 0..roi.levels.len() {
+        let level = roi.levels[start];
+        if level == 0 || seen[start] {
             continue;
         }
-        let level = roi.levels[s];
-        let mut stack = vec![start];
-        let mut members = Vec::new();
-        seen[s] = true;
+        seen[start] = true;
+        stack.push(start);
+        let mut zone = Zone { level, slice: start / (nx * ny), size: 0, distance: u32::MAX };
         while let Some(p) = stack.pop() {
-            members.push(p);
-            for z in -dk..=dk {
-                for y in -1..=1i64 {
-                    for x in -1..=1i64 {
-                        let q = [p[0] + x, p[1] + y, p[2] + z];
-                        if roi.level_at(q) != level {
-                            continue;
-                        }
-                        let qi = roi.index(q[0] as usize, q[1] as usize, q[2] as usize);
-                        if !seen[qi] {
-                            seen[qi] = true;
+            zone.size += 1;
+            zone.distance = zone.distance.min(distance[p]);
+            let (i, j, k) = (p % nx, (p / nx) % ny, p / (nx * ny));
+            for z in k.saturating_sub(dk)..=(k + dk).min(nz - 1) {
+                for y in j.saturating_sub(1)..=(j + 1).min(ny - 1) {
+                    for x in i.saturating_sub(1)..=(i + 1).min(nx - 1) {
+                        let q = x + nx * (y + ny * z);
+                        if !seen[q] && roi.levels[q] == level {
+                            seen[q] = true;
                             stack.push(q);
                         }
                     }
                 }
             }
         }
-        out.push((level, members));
+        out.push(zone);
     }
     out
 }
 
 /// City-block distance of each ROI voxel to the nearest non-ROI voxel (the grid's
-/// outside counts as non-ROI), in-plane only for 2D.
+/// outside counts as non-ROI), in-plane only for 2D: two raster passes (forward with
+/// the -x, -y, -z neighbours, backward with the +), exact for this metric.
 /// The distances are to the morphological mask's edge when the ROI has one (IBSI: the
 /// intensity mask may have holes after re-segmentation that are not the ROI's edge).
 fn edge_distance(roi: &Roi, planar: bool) -> Vec<u32> {
     let mask = roi.morphological.as_deref().unwrap_or(&roi.mask);
+    let [nx, ny, nz] = roi.dims;
+    let plane = nx * ny;
     let mut d: Vec<u32> = mask.iter().map(|&m| if m { u32::MAX } else { 0 }).collect();
-    let positions: Vec<[i64; 3]> = (0..mask.len()).filter(|&i| mask[i]).map(|i| {
-        let (nx, ny) = (roi.dims[0], roi.dims[1]);
-        [(i % nx) as i64, ((i / nx) % ny) as i64, (i / (nx * ny)) as i64]
-    }).collect();
-    let steps: Vec<[i64; 3]> = if planar { vec![[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0]] } else { vec![[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]] };
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for p in &positions {
-            let i = roi.index(p[0] as usize, p[1] as usize, p[2] as usize);
-            let best = steps
-                .iter()
-                .map(|s| {
-                    let q = [p[0] + s[0], p[1] + s[1], p[2] + s[2]];
-                    if (0..3).any(|a| q[a] < 0 || q[a] >= roi.dims[a] as i64) { 0 } else { d[roi.index(q[0] as usize, q[1] as usize, q[2] as usize)] }
-                })
-                .min()
-                .unwrap_or(0)
-                .saturating_add(1);
-            if best < d[i] {
-                d[i] = best;
-                changed = true;
-            }
+    for s in 0..d.len() {
+        if d[s] == 0 {
+            continue;
         }
+        let (i, j, k) = (s % nx, (s / nx) % ny, s / plane);
+        let mut best = if i > 0 { d[s - 1] } else { 0 };
+        best = best.min(if j > 0 { d[s - nx] } else { 0 });
+        if !planar {
+            best = best.min(if k > 0 { d[s - plane] } else { 0 });
+        }
+        d[s] = d[s].min(best.saturating_add(1));
+    }
+    for s in (0..d.len()).rev() {
+        if d[s] == 0 {
+            continue;
+        }
+        let (i, j, k) = (s % nx, (s / nx) % ny, s / plane);
+        let mut best = if i + 1 < nx { d[s + 1] } else { 0 };
+        best = best.min(if j + 1 < ny { d[s + nx] } else { 0 });
+        if !planar {
+            best = best.min(if k + 1 < nz { d[s + plane] } else { 0 });
+        }
+        d[s] = d[s].min(best.saturating_add(1));
     }
     d
 }
 
-fn size_matrix(roi: &Roi, slice: Option<usize>) -> CountMatrix {
-    let mut m = CountMatrix::new(roi.ng as usize, 1);
-    m.nv = roi.positions(slice).len() as f64;
-    for (level, members) in zones(roi, slice) {
-        m.add(level, members.len(), 1.0);
+/// The count matrix of `zones` with column `column(zone)` (1-based).
+fn matrix(roi: &Roi, zones: &[Zone], column: fn(&Zone) -> usize) -> CountMatrix {
+    let mut m = CountMatrix::new(roi.ng as usize, zones.iter().map(column).max().unwrap_or(1));
+    for z in zones {
+        m.add(z.level, column(z), 1.0);
     }
+    m.nv = zones.iter().map(|z| z.size).sum::<usize>() as f64;
     m
 }
 
-fn distance_matrix(roi: &Roi, slice: Option<usize>, dist: &[u32]) -> CountMatrix {
-    let mut m = CountMatrix::new(roi.ng as usize, 1);
-    m.nv = roi.positions(slice).len() as f64;
-    for (level, members) in zones(roi, slice) {
-        let d = members.iter().map(|p| dist[roi.index(p[0] as usize, p[1] as usize, p[2] as usize)]).min().unwrap_or(1);
-        m.add(level, d as usize, 1.0);
-    }
-    m
-}
-
-/// 2D (per slice, averaged), 2.5D (slices merged) and 3D, those of `roi.texture`, with
-/// `build` making a matrix.
-fn three_ways(roi: &Roi, out: &mut Features, prefix: &str, names: &[&str; 16], build: impl Fn(Option<usize>, bool) -> CountMatrix) {
+/// Size zones (GLSZM) and distance zones (GLDZM) in the aggregations of
+/// `roi.texture`: 2D (per slice, averaged), 2.5D (slices merged) and 3D. The two
+/// families share their zones, so each aggregation labels the ROI once.
+pub fn zone_features(roi: &Roi, out: &mut Features) {
+    let families: [(&str, &[&str; 16], fn(&Zone) -> usize); 2] = [("szm", &SZM, |z| z.size), ("dzm", &DZM, |z| z.distance as usize)];
     if roi.texture.planar() {
-        let slices: Vec<usize> = (0..roi.dims[2]).filter(|&k| roi.count_in_slice(k) > 0).collect();
-        let per: Vec<CountMatrix> = slices.iter().map(|&k| build(Some(k), true)).collect();
-        insert_suffixed(out, average(&per.iter().filter_map(|m| emphasis_features(m, prefix, names, None)).collect::<Vec<_>>()), "_2D");
-        if let Some(f) = emphasis_features(&CountMatrix::merged(&per), prefix, names, None) {
-            insert_suffixed(out, f, "_2_5D");
+        let zones = zones(roi, true, &edge_distance(roi, true));
+        let slices: Vec<&[Zone]> = zones.chunk_by(|a, b| a.slice == b.slice).collect();
+        for (prefix, names, column) in families {
+            let per: Vec<CountMatrix> = slices.iter().map(|z| matrix(roi, z, column)).collect();
+            insert_suffixed(out, average(&per.iter().filter_map(|m| emphasis_features(m, prefix, names, None)).collect::<Vec<_>>()), "_2D");
+            if let Some(f) = emphasis_features(&CountMatrix::merged(&per), prefix, names, None) {
+                insert_suffixed(out, f, "_2_5D");
+            }
         }
     }
-    if roi.texture.volumetric()
-        && let Some(f) = emphasis_features(&build(None, false), prefix, names, None)
-    {
-        insert_suffixed(out, f, "_3D");
+    if roi.texture.volumetric() {
+        let zones = zones(roi, false, &edge_distance(roi, false));
+        for (prefix, names, column) in families {
+            if let Some(f) = emphasis_features(&matrix(roi, &zones, column), prefix, names, None) {
+                insert_suffixed(out, f, "_3D");
+            }
+        }
     }
-}
-
-pub fn size_zone_features(roi: &Roi, out: &mut Features) {
-    three_ways(roi, out, "szm", &SZM, |slice, _| size_matrix(roi, slice));
-}
-
-pub fn distance_zone_features(roi: &Roi, out: &mut Features) {
-    // Each distance map only where its aggregation is computed.
-    let planar = if roi.texture.planar() { edge_distance(roi, true) } else { Vec::new() };
-    let volume = if roi.texture.volumetric() { edge_distance(roi, false) } else { Vec::new() };
-    three_ways(roi, out, "dzm", &DZM, |slice, is_2d| distance_matrix(roi, slice, if is_2d { &planar } else { &volume }));
 }
