@@ -35,15 +35,17 @@ pub fn extract(ct: &Volume, map: &LabelMap, s: &Settings, host: &Host<'_>) -> Re
     let p = &s.protocol;
     let scan = ct.geometry;
     let dims = scan.dims_usize();
-    let finest = p.resampling.map(|r| r.spacing_on(&scan)).unwrap_or(scan.spacing).iter().chain(&scan.spacing).fold(f64::INFINITY, |a, &b| a.min(b));
-    let reach = (LOOKS_BEYOND_MM / finest).ceil() as usize + 1;
+    // Per axis, in voxels of the finer of the two grids (thick slices reach fewer).
+    let new_spacing = p.resampling.map(|r| r.spacing_on(&scan)).unwrap_or(scan.spacing);
+    let reach = [0, 1, 2].map(|a| (LOOKS_BEYOND_MM / new_spacing[a].min(scan.spacing[a])).ceil() as usize + 1);
     let margin = if p.resampling.is_some() { CUT_MARGIN } else { 0 };
+    let cut_reach = reach.map(|r| r + margin);
     // Everything happens inside the lesions' box and then each lesion's neighbourhood:
     // a 40 mm lesion in a 512 x 512 scan costs what the lesion costs.
     let Some(region) = map.bounding_box(s.label) else {
         return Err(PluginError::invalid_input("the mask has no lesion"));
     };
-    let region = region.grown(reach + margin, dims);
+    let region = region.grown_by(cut_reach, dims);
     let (ct, map) = (ct.crop(&region), map.crop(&region));
     let dims = region.dims();
     let hu_region = ct.to_f32();
@@ -53,7 +55,7 @@ pub fn extract(ct: &Volume, map: &LabelMap, s: &Settings, host: &Host<'_>) -> Re
         host.checkpoint()?;
         host.progress(n as f32 / found.len() as f32, &format!("lesion {id}"));
         let lesion = VoxelBox::around(dims, |i| mask[i]).expect("a lesion has voxels");
-        let cut = lesion.grown(reach + margin, dims);
+        let cut = lesion.grown_by(cut_reach, dims);
         let hu: Vec<f32> = cut.cut(&hu_region, dims);
         let roi = cut.cut(mask, dims);
         // The new grid is the whole scan's centred grid (IBSI), not the cut's.
@@ -75,7 +77,7 @@ pub fn extract(ct: &Volume, map: &LabelMap, s: &Settings, host: &Host<'_>) -> Re
             }
             return Err(PluginError::invalid_input(format!("lesion {id} has no voxel within {}", why.join(" and "))));
         }
-        let b = b.grown(reach, gd);
+        let b = b.grown_by(reach, gd);
         let (image, morph, intensity) = (b.cut(&prepared.image, gd), b.cut(&prepared.morphological, gd), b.cut(&prepared.intensity, gd));
         let f = features::of_masks(b.dims(), g.spacing, &image, &morph, &intensity, p.discretisation, p.ivh, p.texture);
         out.push(Lesion { id: *id, voxels: morph.iter().filter(|m| **m).count(), features: f });

@@ -40,6 +40,11 @@ impl VoxelBox {
         VoxelBox { lo: self.lo.map(|l| l.saturating_sub(by)), hi: [0, 1, 2].map(|a| (self.hi[a] + by).min(dims[a] - 1)) }
     }
 
+    /// Grown by `by[a]` voxels on both sides along axis a, clamped to a grid of `dims`.
+    pub fn grown_by(self, by: [usize; 3], dims: [usize; 3]) -> VoxelBox {
+        VoxelBox { lo: [0, 1, 2].map(|a| self.lo[a].saturating_sub(by[a])), hi: [0, 1, 2].map(|a| (self.hi[a] + by[a]).min(dims[a] - 1)) }
+    }
+
     pub fn dims(&self) -> [usize; 3] {
         [0, 1, 2].map(|a| self.hi[a] - self.lo[a] + 1)
     }

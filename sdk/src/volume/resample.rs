@@ -88,67 +88,94 @@ fn clamp_index(p: [f64; 3], dims: [usize; 3]) -> [f64; 3] {
 }
 
 /// Cubic B-spline coefficients of a volume, axis by axis (Unser's recursive filter,
-/// pole sqrt(3) - 2, mirror-symmetric boundaries).
+/// pole sqrt(3) - 2, mirror-symmetric boundaries). Along y and z the filter runs on
+/// whole x rows at once (every x position is a lane), so memory is read row by row.
 fn bspline_coefficients<D: Voxels + ?Sized>(data: &D, dims: [usize; 3]) -> Vec<f64> {
-    let mut c: Vec<f64> = (0..dims.iter().product::<usize>()).map(|n| data.value(n) as f64).collect();
-    let stride = [1, dims[0], dims[0] * dims[1]];
-    for a in 0..3 {
-        let n = dims[a];
-        if n < 2 {
-            continue;
-        }
-        // Every line along axis `a`: its start index.
-        let starts: Vec<usize> = (0..c.len()).filter(|&i| (i / stride[a]) % n == 0).collect();
-        let mut line = vec![0.0; n];
-        for s in starts {
-            for (t, v) in line.iter_mut().enumerate() {
-                *v = c[s + t * stride[a]];
+    let [nx, ny, nz] = dims;
+    let mut c: Vec<f64> = (0..dims.iter().product::<usize>()).into_par_iter().map(|n| data.value(n) as f64).collect();
+    if nx >= 2 {
+        c.par_chunks_mut(nx).for_each(|line| prefilter_rows(line, nx, 1));
+    }
+    if ny >= 2 {
+        c.par_chunks_mut(nx * ny).for_each(|slab| prefilter_rows(slab, ny, nx));
+    }
+    if nz >= 2 {
+        // The z lines of row j are nz rows of nx, one per slab: gathered, filtered,
+        // written back slab by slab.
+        let planes: Vec<Vec<f64>> = (0..ny)
+            .into_par_iter()
+            .map(|j| {
+                let mut plane = Vec::with_capacity(nx * nz);
+                for k in 0..nz {
+                    plane.extend_from_slice(&c[nx * (j + ny * k)..][..nx]);
+                }
+                prefilter_rows(&mut plane, nz, nx);
+                plane
+            })
+            .collect();
+        c.par_chunks_mut(nx * ny).enumerate().for_each(|(k, slab)| {
+            for (j, plane) in planes.iter().enumerate() {
+                slab[nx * j..][..nx].copy_from_slice(&plane[nx * k..][..nx]);
             }
-            prefilter_line(&mut line);
-            for (t, v) in line.iter().enumerate() {
-                c[s + t * stride[a]] = *v;
-            }
-        }
+        });
     }
     c
 }
 
-fn prefilter_line(x: &mut [f64]) {
+/// The prefilter along `n` rows of `width` lanes each (row t at `x[t * width..]`): every
+/// lane is one line filtered on its own.
+fn prefilter_rows(x: &mut [f64], n: usize, width: usize) {
     let z = 3f64.sqrt() - 2.0;
-    let n = x.len();
     let gain = (1.0 - z) * (1.0 - 1.0 / z);
     x.iter_mut().for_each(|v| *v *= gain);
-    // Causal initialisation, mirror boundary: a sum truncated where z^k falls below
-    // 1e-12, or, on a line shorter than that, the exact sum over the mirrored period.
+    // Causal initialisation, mirror boundary: the first value becomes a weighted sum of
+    // the line, truncated where z^k falls below 1e-12, or, on a line shorter than that,
+    // the exact sum over the mirrored period.
     let horizon = ((1e-12f64).ln() / z.abs().ln()).ceil() as usize;
-    let sum = if horizon < n {
-        let mut sum = x[0];
-        let mut zk = z;
-        for v in x.iter().take(horizon).skip(1) {
-            sum += zk * v;
+    let mut w = vec![0.0; n];
+    if horizon < n {
+        let mut zk = 1.0;
+        for wt in w.iter_mut().take(horizon) {
+            *wt = zk;
             zk *= z;
         }
-        sum
     } else {
+        let norm = 1.0 / (1.0 - z.powi(2 * n as i32 - 2));
         let (mut zk, iz) = (z, 1.0 / z);
         let mut z2n = z.powi(n as i32 - 1);
-        let mut sum = x[0] + z2n * x[n - 1];
+        w[0] = norm;
+        w[n - 1] = z2n * norm;
         z2n *= z2n * iz;
-        for v in x.iter().take(n - 1).skip(1) {
-            sum += (zk + z2n) * v;
+        for wt in w.iter_mut().take(n - 1).skip(1) {
+            *wt = (zk + z2n) * norm;
             zk *= z;
             z2n *= iz;
         }
-        sum / (1.0 - z.powi(2 * n as i32 - 2))
-    };
-    x[0] = sum;
-    for k in 1..n {
-        x[k] += z * x[k - 1];
+    }
+    let mut first = vec![0.0; width];
+    for (t, &wt) in w.iter().enumerate().filter(|(_, wt)| **wt != 0.0) {
+        for (f, v) in first.iter_mut().zip(&x[t * width..][..width]) {
+            *f += wt * v;
+        }
+    }
+    x[..width].copy_from_slice(&first);
+    for t in 1..n {
+        let (done, rest) = x.split_at_mut(t * width);
+        for (v, p) in rest[..width].iter_mut().zip(&done[(t - 1) * width..]) {
+            *v += z * p;
+        }
     }
     // Anticausal initialisation, mirror boundary.
-    x[n - 1] = (z / (z * z - 1.0)) * (z * x[n - 2] + x[n - 1]);
-    for k in (0..n - 1).rev() {
-        x[k] = z * (x[k + 1] - x[k]);
+    let c = z / (z * z - 1.0);
+    let (head, last) = x.split_at_mut((n - 1) * width);
+    for (v, p) in last.iter_mut().zip(&head[(n - 2) * width..]) {
+        *v = c * (z * p + *v);
+    }
+    for t in (0..n - 1).rev() {
+        let (head, next) = x.split_at_mut((t + 1) * width);
+        for (v, q) in head[t * width..].iter_mut().zip(&next[..width]) {
+            *v = z * (q - *v);
+        }
     }
 }
 
