@@ -168,7 +168,7 @@ pub fn local_peaks(roi: &Roi, out: &mut Features) {
     let row_len = nx as usize + 1;
     let mut prefix = vec![0.0f64; row_len * (ny * nz) as usize];
     for row in 0..(ny * nz) as usize {
-        let (src, dst) = (&roi.image[row * nx as usize..(row + 1) * nx as usize], &mut prefix[row * row_len..(row + 1) * row_len]);
+        let (src, dst) = (&roi.values[row * nx as usize..(row + 1) * nx as usize], &mut prefix[row * row_len..(row + 1) * row_len]);
         for i in 0..nx as usize {
             dst[i + 1] = dst[i] + src[i];
         }

@@ -2,7 +2,8 @@
 //! and the voxel grid they sit on.
 
 /// A mask's voxels on their grid. `levels` are the grey levels used by histogram and
-/// texture features (1..=`ng`, 0 outside the ROI); `values` the intensities.
+/// texture features (1..=`ng`, 0 outside the ROI); `values` the intensities of the whole
+/// grid (features that look outside the mask, local intensity peaks, read them there).
 #[derive(Debug, Clone)]
 pub struct Roi {
     pub dims: [usize; 3],
@@ -12,8 +13,6 @@ pub struct Roi {
     pub values: Vec<f64>,
     pub levels: Vec<u32>,
     pub ng: u32,
-    /// The full image, for features that look outside the mask (local intensity peaks).
-    pub image: Vec<f64>,
     /// What the intensity-volume histogram is computed on.
     pub ivh: Ivh,
     /// The morphological mask, when re-segmentation made the intensity mask (`mask`)
@@ -116,7 +115,7 @@ impl Roi {
             }
         }
         slice_starts.push(voxels.len());
-        Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, image: image.to_vec(), ivh: Ivh::Levels, morphological: None, texture: Texture::All, padded, voxels, slice_starts }
+        Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, ivh: Ivh::Levels, morphological: None, texture: Texture::All, padded, voxels, slice_starts }
     }
 
     /// The offset in `padded` of a step `d` (voxels along i, j, k).

@@ -22,32 +22,30 @@ struct Zone {
 /// order of their first voxel (so planar zones come grouped by slice), with each zone's
 /// smallest value of `distance`.
 fn zones(roi: &Roi, planar: bool, distance: &[u32]) -> Vec<Zone> {
-    let [nx, ny, nz] = roi.dims;
-    let dk = usize::from(!planar);
-    let mut seen = vec![false; roi.levels.len()];
+    let [nx, ny, _] = roi.dims;
+    let (px, py) = (nx + 2, ny + 2);
+    // On the padded grid: the border's level 0 stops every zone without a bounds check.
+    let steps = roi.neighbour_steps(planar);
+    let unpadded = |p: usize| (p % px - 1) + nx * ((p / px) % py - 1 + ny * (p / (px * py) - 1));
+    let mut seen = vec![false; roi.padded.len()];
     let mut stack = Vec::new();
     let mut out = Vec::new();
-    for start in 0..roi.levels.len() {
-        let level = roi.levels[start];
-        if level == 0 || seen[start] {
+    for &start in &roi.voxels {
+        if seen[start] {
             continue;
         }
+        let level = roi.padded[start];
         seen[start] = true;
         stack.push(start);
-        let mut zone = Zone { level, slice: start / (nx * ny), size: 0, distance: u32::MAX };
+        let mut zone = Zone { level, slice: start / (px * py) - 1, size: 0, distance: u32::MAX };
         while let Some(p) = stack.pop() {
             zone.size += 1;
-            zone.distance = zone.distance.min(distance[p]);
-            let (i, j, k) = (p % nx, (p / nx) % ny, p / (nx * ny));
-            for z in k.saturating_sub(dk)..=(k + dk).min(nz - 1) {
-                for y in j.saturating_sub(1)..=(j + 1).min(ny - 1) {
-                    for x in i.saturating_sub(1)..=(i + 1).min(nx - 1) {
-                        let q = x + nx * (y + ny * z);
-                        if !seen[q] && roi.levels[q] == level {
-                            seen[q] = true;
-                            stack.push(q);
-                        }
-                    }
+            zone.distance = zone.distance.min(distance[unpadded(p)]);
+            for &d in &steps {
+                let q = p.wrapping_add_signed(d);
+                if !seen[q] && roi.padded[q] == level {
+                    seen[q] = true;
+                    stack.push(q);
                 }
             }
         }
