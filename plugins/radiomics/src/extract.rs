@@ -79,7 +79,7 @@ pub fn extract(ct: &Volume, map: &LabelMap, s: &Settings, host: &Host<'_>) -> Re
         }
         let b = b.grown_by(reach, gd);
         let (image, morph, intensity) = (b.cut(&prepared.image, gd), b.cut(&prepared.morphological, gd), b.cut(&prepared.intensity, gd));
-        let f = features::of_masks(b.dims(), g.spacing, &image, &morph, &intensity, p.discretisation, p.ivh, p.texture);
+        let f = features::of_masks(b.dims(), g.spacing, &image, &morph, &intensity, p.discretisation, p.ivh, p.scope());
         out.push(Lesion { id: *id, voxels: morph.iter().filter(|m| **m).count(), features: f });
     }
     host.progress(1.0, "done");

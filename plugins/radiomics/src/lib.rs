@@ -46,6 +46,7 @@ impl Plugin for Radiomics {
             .param(ParamSpec::number("resegment_min", "Re-segmentation min", -500.0).range(-2000.0, 4000.0).unit("HU"))
             .param(ParamSpec::number("resegment_max", "Re-segmentation max", 400.0).range(-2000.0, 4000.0).unit("HU"))
             .param(ParamSpec::choice("texture", "Texture", &["all", "2d", "3d"], "all").help("Texture aggregations: 2D and 2.5D (per slice, slices merged), 3D, or all"))
+            .param(ParamSpec::choice("families", "Feature families", &["all", "pyradiomics"], "all").help("Every IBSI family, or those pyradiomics computes (no intensity-volume histogram, local intensity, GLDZM, Moran's I / Geary's C); with a preset too"))
             .param(ParamSpec::integer("label", "Lesion label", 0).range(0.0, 65535.0).help("Only this value; 0 = every lesion"))
             .param(ParamSpec::bool("prognosis", "Prognosis", true).help("Apply the pinned prognosis model (needs the clinical values below)"))
             .param(ParamSpec::number("age", "Age", 65.0).range(18.0, 110.0).unit("years").help("Clinical covariate of the prognosis model"))
@@ -61,6 +62,9 @@ impl Plugin for Radiomics {
             Some(p) => p,
             None => custom_protocol(request)?,
         };
+        if request.choice("families")? == "pyradiomics" {
+            protocol.families = features::Families::Pyradiomics;
+        }
         let prognosis = request.bool("prognosis")? && request.raw().models.iter().any(|m| m.name.as_str() == "prognosis");
         if prognosis {
             // The model's covariates include 3D texture: measure every aggregation.
@@ -116,6 +120,7 @@ fn custom_protocol(request: &Request<'_>) -> Result<presets::Protocol, PluginErr
             "3d" => features::Texture::Volumetric,
             _ => features::Texture::All,
         },
+        families: features::Families::All,
     })
 }
 

@@ -2,7 +2,7 @@
 //! in one value, and the IBSI lung-CT configurations A-E as named presets of them
 //! (the manual's "Reference data sets" tables; `--param preset=ibsi-ct-a` ... `e`).
 
-use crate::features::roi::{Discretisation, Ivh, Texture};
+use crate::features::roi::{Discretisation, Families, Ivh, Texture};
 use crate::preprocess::{Interpolation, Resampling, Resegmentation};
 
 /// From the scan to the grey levels the features are computed on.
@@ -15,6 +15,15 @@ pub struct Protocol {
     pub ivh: Ivh,
     /// The texture aggregations computed (IBSI: a configuration is 2D or 3D).
     pub texture: Texture,
+    /// The feature families computed.
+    pub families: Families,
+}
+
+impl Protocol {
+    /// What the features compute under this protocol.
+    pub fn scope(&self) -> crate::features::Scope {
+        crate::features::Scope { texture: self.texture, families: self.families }
+    }
 }
 
 /// The preset names, in order.
@@ -34,6 +43,7 @@ pub fn preset(name: &str) -> Option<Protocol> {
             discretisation: Discretisation::BinWidth { width: 25.0, lower: -500.0 },
             ivh: Ivh::Intensities { range: Some((-500.0, 400.0)) },
             texture: Texture::Planar,
+            families: Families::All,
         },
         // 2D, bilinear onto 2 x 2 mm in-plane, [-500, 400] HU, FBN 32.
         "ibsi-ct-b" => Protocol {
@@ -42,6 +52,7 @@ pub fn preset(name: &str) -> Option<Protocol> {
             discretisation: Discretisation::BinNumber(32),
             ivh: Ivh::Intensities { range: Some((-500.0, 400.0)) },
             texture: Texture::Planar,
+            families: Families::All,
         },
         // 3D, trilinear onto 2 mm, [-1000, 400] HU, FBS 25 HU; IVH in 2.5 HU bins.
         "ibsi-ct-c" => Protocol {
@@ -50,6 +61,7 @@ pub fn preset(name: &str) -> Option<Protocol> {
             discretisation: Discretisation::BinWidth { width: 25.0, lower: -1000.0 },
             ivh: Ivh::BinWidth { width: 2.5, lower: -1000.0, upper: 400.0 },
             texture: Texture::Volumetric,
+            families: Families::All,
         },
         // 3D, trilinear onto 2 mm, no range, 3 sigma outliers, FBN 32.
         "ibsi-ct-d" => Protocol {
@@ -58,6 +70,7 @@ pub fn preset(name: &str) -> Option<Protocol> {
             discretisation: Discretisation::BinNumber(32),
             ivh: Ivh::Intensities { range: None },
             texture: Texture::Volumetric,
+            families: Families::All,
         },
         // 3D, tricubic spline onto 2 mm, [-1000, 400] HU and 3 sigma, FBN 32; IVH in
         // 1000 bins (arbitrary units).
@@ -67,6 +80,7 @@ pub fn preset(name: &str) -> Option<Protocol> {
             discretisation: Discretisation::BinNumber(32),
             ivh: Ivh::BinNumber(1000),
             texture: Texture::Volumetric,
+            families: Families::All,
         },
         _ => return None,
     })

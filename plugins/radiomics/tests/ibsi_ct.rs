@@ -47,7 +47,7 @@ fn features_for(preset: &str, (image, mask): (Volume, LabelMap)) -> Features {
     let dims = p.geometry.dims_usize();
     let reach = p.geometry.spacing.iter().map(|s| (6.3 / s).ceil() as usize + 1).max().unwrap();
     let b = VoxelBox::around(dims, |i| p.morphological[i]).expect("the ROI survives").grown(reach, dims);
-    features::of_masks(b.dims(), p.geometry.spacing, &b.cut(&p.image, dims), &b.cut(&p.morphological, dims), &b.cut(&p.intensity, dims), protocol.discretisation, protocol.ivh, protocol.texture)
+    features::of_masks(b.dims(), p.geometry.spacing, &b.cut(&p.image, dims), &b.cut(&p.morphological, dims), &b.cut(&p.intensity, dims), protocol.discretisation, protocol.ivh, protocol.scope())
 }
 
 /// The same through the plugin (`--param preset=...`): the lesion's neighbourhood cut
@@ -94,4 +94,32 @@ fn lung_ct_matches_the_ibsi_reference_values_in_configurations_a_to_e() {
 #[test]
 fn the_dicom_series_and_its_rtstruct_give_the_reference_values_too() {
     check_all_configurations("the DICOM series and RTSTRUCT", dicom_inputs);
+}
+
+#[test]
+fn a_configuration_computes_its_own_aggregations_and_the_pyradiomics_families_are_a_subset() {
+    let (image, mask) = nifti_inputs();
+    let run = |preset: &str, families: &str| {
+        let out = TestRun::new().volume("ct", image.clone()).label_map("mask", mask.clone()).param("preset", preset).param("families", families).param("label", "1").param("prognosis", "false").run::<Radiomics>().unwrap();
+        let t = &out.report("features").unwrap().tables[0];
+        t.columns.iter().zip(t.rows[0].iter()).filter_map(|(c, v)| match v { Cell::Number(x) => Some((c.to_string(), *x)), _ => None }).collect::<Features>()
+    };
+    for (preset, planar) in [("ibsi-ct-a", true), ("ibsi-ct-c", false)] {
+        let all = run(preset, "all");
+        // A 2D configuration has no 3D texture values, a 3D one no 2D or 2.5D values.
+        let texture: Vec<&String> = all.keys().filter(|k| k.starts_with("cm_") || k.starts_with("szm_")).collect();
+        assert!(!texture.is_empty());
+        assert!(texture.iter().all(|k| k.contains("_3D") != planar), "{preset}: {texture:?}");
+        let some = run(preset, "pyradiomics");
+        let left_out = |k: &str| ["ivh_", "loc_", "dzm_"].iter().any(|p| k.starts_with(p)) || ["morph_moran_i", "morph_geary_c", "morph_com", "morph_integ_int"].contains(&k);
+        for family in ["ivh_", "loc_", "dzm_", "morph_moran_i", "morph_geary_c", "morph_com", "morph_integ_int"] {
+            assert!(all.keys().any(|k| k.starts_with(family)), "{preset}: the full set has {family}");
+        }
+        assert!(!some.keys().any(|k| left_out(k)), "{preset}: pyradiomics' families computed one left out");
+        // Every value of the subset is the full set's, to the bit.
+        for (k, v) in &some {
+            assert_eq!(all.get(k), Some(v), "{preset}: {k}");
+        }
+        assert_eq!(some.len(), all.keys().filter(|k| !left_out(k)).count(), "{preset}");
+    }
 }

@@ -80,6 +80,9 @@ enum Command {
         /// A processing preset (`ibsi-ct-a` ... `ibsi-ct-e`); default: the plugin's defaults.
         #[arg(long)]
         preset: Option<String>,
+        /// Only the families pyradiomics computes (`pyradiomics`), or all (`all`).
+        #[arg(long, default_value = "all")]
+        families: String,
     },
 }
 
@@ -99,7 +102,7 @@ fn main() -> ExitCode {
         }
         Command::Fit { cohort, images, out, alpha, folds, source } => fit(&cohort, &images.features, &out, alpha, folds, &source),
         Command::Predict { model, cohort, images, patient, out } => predict(&model, cohort.as_deref(), &images.features, patient.as_deref(), &out),
-        Command::Bench { ct, mask, repeat, preset } => bench(&ct, &mask, repeat, preset.as_deref()),
+        Command::Bench { ct, mask, repeat, preset, families } => bench(&ct, &mask, repeat, preset.as_deref(), &families),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -206,12 +209,18 @@ fn predict(dir: &Path, cohort_path: Option<&Path>, features: &[String], patient:
     Ok(())
 }
 
-fn bench(ct: &Path, mask: &Path, repeat: usize, preset: Option<&str>) -> Result<(), String> {
+fn bench(ct: &Path, mask: &Path, repeat: usize, preset: Option<&str>, families: &str) -> Result<(), String> {
+    use isotherm_radiomics::features::Families;
     use std::time::Instant;
     let mut settings = imaging::default_settings();
     if let Some(name) = preset {
         settings.protocol = isotherm_radiomics::presets::preset(name).ok_or_else(|| format!("no preset '{name}' (try {})", isotherm_radiomics::presets::IBSI_CT.join(", ")))?;
     }
+    settings.protocol.families = match families {
+        "all" => Families::All,
+        "pyradiomics" => Families::Pyradiomics,
+        other => return Err(format!("--families {other}: all or pyradiomics")),
+    };
     for _ in 0..repeat.max(1) {
         let start = Instant::now();
         let (volume, map) = rayon::join(|| isotherm_nifti::read_volume(ct, 0), || isotherm_nifti::read_label_map(mask));

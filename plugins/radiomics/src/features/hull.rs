@@ -110,7 +110,10 @@ fn hull_of(input: &[[f64; 3]]) -> Vec<[usize; 3]> {
                 edges.insert([f[e], f[(e + 1) % 3]]);
             }
         }
-        let horizon: Vec<[usize; 2]> = edges.iter().copied().filter(|e| !edges.contains(&[e[1], e[0]])).collect();
+        let mut horizon: Vec<[usize; 2]> = edges.iter().copied().filter(|e| !edges.contains(&[e[1], e[0]])).collect();
+        // In a fixed order, not the set's: the same faces in the same order every run, so
+        // the hull's volume and area are the same to the last bit.
+        horizon.sort_unstable();
         faces = faces.into_iter().zip(visible).filter(|(_, v)| !v).map(|(f, _)| f).collect();
         for e in horizon {
             faces.push([e[0], e[1], p]);

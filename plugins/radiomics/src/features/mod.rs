@@ -19,7 +19,7 @@ pub mod zones;
 
 use std::collections::BTreeMap;
 
-pub use roi::{Roi, Texture};
+pub use roi::{Families, Roi, Scope, Texture};
 
 /// Feature values by IBSI tag.
 pub type Features = BTreeMap<String, f64>;
@@ -41,15 +41,17 @@ pub fn all(roi: &Roi) -> Features {
 /// Every family on an ROI whose two masks differ after re-segmentation (IBSI,
 /// "Intensity and morphological masks"): morphology on the morphological mask, the other
 /// families on the intensity mask; integrated intensity is the morphological volume
-/// times the intensity mask's mean.
-pub fn of_masks(dims: [usize; 3], spacing: [f64; 3], image: &[f64], morphological: &[bool], intensity: &[bool], d: roi::Discretisation, ivh: roi::Ivh, texture: roi::Texture) -> Features {
+/// times the intensity mask's mean. Only what `scope` asks for is computed.
+pub fn of_masks(dims: [usize; 3], spacing: [f64; 3], image: &[f64], morphological: &[bool], intensity: &[bool], d: roi::Discretisation, ivh: roi::Ivh, scope: Scope) -> Features {
     let morph_roi = Roi::new(dims, spacing, image, morphological, d);
-    let roi = Roi::new(dims, spacing, image, intensity, d).with_ivh(ivh).with_texture(texture).with_morphological(morphological);
+    let roi = Roi::new(dims, spacing, image, intensity, d).with_ivh(ivh).with_scope(scope).with_morphological(morphological);
     let (mut f, texture) = rayon::join(
         || {
             let mut f = Features::new();
             morph::shape(&morph_roi, &mut f);
-            morph::intensity_weighted(&morph_roi, &roi, &mut f);
+            if scope.families.includes("morph_moran_i") {
+                morph::intensity_weighted(&morph_roi, &roi, &mut f);
+            }
             f
         },
         || texture_and_intensity(&roi),
@@ -59,27 +61,30 @@ pub fn of_masks(dims: [usize; 3], spacing: [f64; 3], image: &[f64], morphologica
         f.insert("morph_integ_int".into(), v * mean);
     }
     f.extend(texture);
+    f.retain(|tag, _| scope.families.includes(tag));
     f
 }
 
-/// Every family except morphology, on the intensity ROI. The families are independent,
-/// so they run side by side.
+/// Every family except morphology, on the intensity ROI (those of `roi.families`). The
+/// families are independent, so they run side by side.
 pub fn texture_and_intensity(roi: &Roi) -> Features {
     use rayon::prelude::*;
-    const FAMILIES: [fn(&Roi, &mut Features); 9] = [
-        intensity::statistics,
-        intensity::histogram,
-        intensity::volume_histogram,
-        intensity::local_peaks,
-        glcm::features,
-        glrlm::features,
-        zones::zone_features,
-        neighbourhood::ngtdm_features,
-        neighbourhood::ngldm_features,
+    // Each with the tag prefix of its features (zones: size zones and distance zones).
+    const FAMILIES: [(&str, fn(&Roi, &mut Features)); 9] = [
+        ("stat_", intensity::statistics),
+        ("ih_", intensity::histogram),
+        ("ivh_", intensity::volume_histogram),
+        ("loc_", intensity::local_peaks),
+        ("cm_", glcm::features),
+        ("rlm_", glrlm::features),
+        ("szm_", zones::zone_features),
+        ("ngt_", neighbourhood::ngtdm_features),
+        ("ngl_", neighbourhood::ngldm_features),
     ];
     FAMILIES
         .par_iter()
-        .map(|family| {
+        .filter(|(prefix, _)| roi.families.includes(prefix))
+        .map(|(_, family)| {
             let mut f = Features::new();
             family(roi, &mut f);
             f

@@ -20,6 +20,8 @@ pub struct Roi {
     pub morphological: Option<Vec<bool>>,
     /// Which texture aggregations are computed.
     pub texture: Texture,
+    /// Which families are computed.
+    pub families: Families,
     /// `levels` on the grid padded by one voxel of level 0 on every side: a neighbour
     /// one step away is one add away, with no bounds check, and a walk along a
     /// direction stops at the border by itself.
@@ -40,6 +42,42 @@ pub enum Texture {
     Volumetric,
     /// 2D, 2.5D and 3D.
     All,
+}
+
+/// Which feature families are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Families {
+    /// Every IBSI family.
+    All,
+    /// The families pyradiomics computes, for studies compared with it (and less work):
+    /// statistics, intensity histogram, morphology without Moran's I, Geary's C, the
+    /// centre-of-mass shift and integrated intensity, GLCM, GLRLM, GLSZM, NGTDM and
+    /// NGLDM (its GLDM); no intensity-volume histogram, local intensity or GLDZM.
+    Pyradiomics,
+}
+
+impl Families {
+    /// Whether the feature with this IBSI tag is computed.
+    pub fn includes(self, tag: &str) -> bool {
+        match self {
+            Families::All => true,
+            Families::Pyradiomics => {
+                !(["ivh_", "loc_", "dzm_"].iter().any(|p| tag.starts_with(p)) || ["morph_moran_i", "morph_geary_c", "morph_com", "morph_integ_int"].contains(&tag))
+            }
+        }
+    }
+}
+
+/// What is computed: the texture aggregations and the families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub texture: Texture,
+    pub families: Families,
+}
+
+impl Scope {
+    /// Every family in every aggregation.
+    pub const ALL: Scope = Scope { texture: Texture::All, families: Families::All };
 }
 
 impl Texture {
@@ -115,7 +153,7 @@ impl Roi {
             }
         }
         slice_starts.push(voxels.len());
-        Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, ivh: Ivh::Levels, morphological: None, texture: Texture::All, padded, voxels, slice_starts }
+        Roi { dims, spacing, mask: mask.to_vec(), values: image.to_vec(), levels, ng, ivh: Ivh::Levels, morphological: None, texture: Texture::All, families: Families::All, padded, voxels, slice_starts }
     }
 
     /// The offset in `padded` of a step `d` (voxels along i, j, k).
@@ -155,9 +193,10 @@ impl Roi {
         self
     }
 
-    /// The same ROI with only the `texture` aggregations computed.
-    pub fn with_texture(mut self, texture: Texture) -> Roi {
-        self.texture = texture;
+    /// The same ROI with only the aggregations and families of `scope` computed.
+    pub fn with_scope(mut self, scope: Scope) -> Roi {
+        self.texture = scope.texture;
+        self.families = scope.families;
         self
     }
 
