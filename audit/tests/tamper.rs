@@ -1,0 +1,158 @@
+//! The log against what a hospital's reviewer would try: an edited byte, a removed,
+//! inserted or reordered record, a cut-off tail, an interrupted write, writers at once.
+
+use std::path::PathBuf;
+
+use isotherm_audit::Log;
+use serde_json::json;
+
+fn fresh(name: &str) -> Log {
+    let dir = std::env::temp_dir().join(format!("isotherm-audit-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Log::new(dir.join("audit.jsonl"))
+}
+
+fn five(name: &str) -> Log {
+    let log = fresh(name);
+    for i in 1..=5 {
+        let a = log.append("2026-12-04T10:00:00Z", json!({"kind": "run", "plugin": "segmentation", "outcome": "success", "n": i})).unwrap();
+        assert_eq!(a.seq, i);
+    }
+    log
+}
+
+fn lines(log: &Log) -> Vec<String> {
+    std::fs::read_to_string(log.path()).unwrap().lines().map(String::from).collect()
+}
+
+fn write_lines(log: &Log, lines: &[String]) {
+    std::fs::write(log.path(), lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+}
+
+fn problem(log: &Log) -> String {
+    let e = log.verify().expect_err("tampering must be found");
+    assert_eq!(e.path, PathBuf::from(log.path()), "the error names the log");
+    e.problem
+}
+
+#[test]
+fn an_intact_log_verifies_with_every_record_under_a_checkpoint() {
+    let log = five("intact");
+    let v = log.verify().unwrap();
+    assert_eq!((v.records, v.checkpoints, v.unchecked, v.incomplete_tail), (5, 5, 0, false));
+}
+
+#[test]
+fn an_edited_byte_is_named_by_the_record_after_it_or_by_the_checkpoint() {
+    let log = five("edited");
+    let mut l = lines(&log);
+    l[1] = l[1].replace("\"n\":2", "\"n\":7");
+    write_lines(&log, &l);
+    let p = problem(&log);
+    assert!(p.starts_with("record 2 was changed"), "{p}");
+    // Without checkpoints the chain alone names it, at the record after it.
+    std::fs::remove_file(log.checkpoint_path()).unwrap();
+    let p = problem(&log);
+    assert!(p.contains("record 3 does not follow record 2"), "{p}");
+    // The newest record has no successor: its checkpoint catches it.
+    let log = five("edited-last");
+    let mut l = lines(&log);
+    l[4] = l[4].replace("success", "failure");
+    write_lines(&log, &l);
+    let p = problem(&log);
+    assert!(p.starts_with("record 5 was changed: the records up to 5 no longer hash to their checkpoint"), "{p}");
+    // A byte that breaks the JSON.
+    let log = five("garbled");
+    let mut bytes = std::fs::read(log.path()).unwrap();
+    let at = bytes.iter().position(|&b| b == b'{').unwrap();
+    bytes[at] = b'[';
+    std::fs::write(log.path(), bytes).unwrap();
+    assert!(problem(&log).starts_with("line 1: not a JSON record"));
+}
+
+#[test]
+fn removed_inserted_and_reordered_records_are_named() {
+    let log = five("removed");
+    let mut l = lines(&log);
+    l.remove(2);
+    write_lines(&log, &l);
+    let p = problem(&log);
+    assert!(p.contains("line 3 holds record 4"), "{p}");
+
+    let log = five("reordered");
+    let mut l = lines(&log);
+    l.swap(1, 2);
+    write_lines(&log, &l);
+    assert!(problem(&log).contains("line 2 holds record 3"));
+
+    let log = five("inserted");
+    let mut l = lines(&log);
+    let copy = l[3].clone();
+    l.insert(3, copy);
+    write_lines(&log, &l);
+    assert!(problem(&log).contains("line 5 holds record 4"));
+}
+
+#[test]
+fn a_cut_off_tail_is_found_and_nothing_is_appended_to_it() {
+    let log = five("truncated");
+    let mut l = lines(&log);
+    l.truncate(3);
+    write_lines(&log, &l);
+    let p = problem(&log);
+    assert!(p.starts_with("truncated: a checkpoint covers 4 records"), "{p}");
+    let e = log.append("2026-12-04T10:00:00Z", json!({"kind": "run"})).unwrap_err();
+    assert!(e.problem.contains("it was truncated; nothing appended"), "{}", e.problem);
+    assert_eq!(lines(&log).len(), 3);
+}
+
+#[test]
+fn an_interrupted_write_loses_only_its_own_record() {
+    let log = five("interrupted");
+    // A writer killed mid-record: half a line, no newline.
+    let mut bytes = std::fs::read(log.path()).unwrap();
+    bytes.extend_from_slice(br#"{"seq":6,"time":"2026-12-04T10:00:01Z","prev":"ab"#);
+    std::fs::write(log.path(), bytes).unwrap();
+    let v = log.verify().unwrap();
+    assert_eq!((v.records, v.incomplete_tail), (5, true));
+    let a = log.append("2026-12-04T10:00:02Z", json!({"kind": "run", "n": 6})).unwrap();
+    assert!(a.removed_incomplete);
+    assert_eq!(a.seq, 6);
+    let v = log.verify().unwrap();
+    assert_eq!((v.records, v.unchecked, v.incomplete_tail), (6, 0, false));
+    // Killed between the record and its checkpoint (and mid-checkpoint): the record is
+    // vouched for by the chain until the next append checkpoints it.
+    let cp = log.checkpoint_path();
+    let mut text = std::fs::read_to_string(&cp).unwrap();
+    text.truncate(text.trim_end().rfind('\n').unwrap() + 1);
+    text.push_str(r#"{"size":6,"by"#);
+    std::fs::write(&cp, text).unwrap();
+    let v = log.verify().unwrap();
+    assert_eq!((v.records, v.unchecked), (6, 1));
+    log.append("2026-12-04T10:00:03Z", json!({"kind": "run", "n": 7})).unwrap();
+    let v = log.verify().unwrap();
+    assert_eq!((v.records, v.unchecked), (7, 0));
+}
+
+#[test]
+fn writers_at_once_keep_one_chain() {
+    let log = fresh("concurrent");
+    let path = log.path().to_path_buf();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                // Each writer opens the log itself, as separate processes would.
+                let log = Log::new(path);
+                for i in 0..40 {
+                    log.append("2026-12-04T10:00:00Z", json!({"kind": "run", "writer": t, "i": i})).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let v = log.verify().unwrap();
+    assert_eq!((v.records, v.unchecked), (320, 0));
+}
