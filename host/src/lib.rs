@@ -9,6 +9,7 @@
 
 #[cfg(feature = "gui")]
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod inputs;

@@ -62,19 +62,29 @@ pub fn fixtures_dir() -> PathBuf {
 }
 
 /// Runs `isotherm` with arguments, a private HOME (so no user plugins or config
-/// leak in), and returns its output.
+/// leak in; the runs' audit log is the private home's), and returns its output.
 pub fn isotherm(args: &[&str]) -> Output {
+    command(args).output().expect("cannot run isotherm")
+}
+
+/// As [`isotherm`], with the audit log at `log`.
+pub fn isotherm_audited(log: &Path, args: &[&str]) -> Output {
+    command(args).env("ISOTHERM_AUDIT_LOG", log).output().expect("cannot run isotherm")
+}
+
+fn command(args: &[&str]) -> Command {
     let home = std::env::temp_dir().join("isotherm-test-home");
     std::fs::create_dir_all(&home).unwrap();
-    Command::new(isotherm_bin())
-        .args(args)
+    let mut c = Command::new(isotherm_bin());
+    c.args(args)
         .env("HOME", &home)
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("ISOTHERM_AUDIT_LOG")
         .env_remove("ISOTHERM_PLUGIN_PATH")
-        .env_remove("ISOTHERM_CONFIG")
-        .output()
-        .expect("cannot run isotherm")
+        .env_remove("ISOTHERM_CONFIG");
+    c
 }
 
 pub fn text(o: &Output) -> (String, String) {

@@ -1,6 +1,7 @@
 //! The `isotherm` command line: the definitions (clap) plus one documented function
 //! per subcommand. Glue only; the work happens in the library modules.
 
+mod audit;
 mod dicom;
 mod phantom;
 mod plugins;
@@ -67,6 +68,11 @@ pub enum Command {
     },
     /// Generate a synthetic pre/post-ablation CT case with ground truth.
     Phantom(phantom::PhantomArgs),
+    /// The audit trail: check that no record was changed, removed or cut off.
+    Audit {
+        #[command(subcommand)]
+        action: audit::AuditAction,
+    },
     /// Open the viewer (four-up slice and 3D views, plugin panels).
     #[cfg(feature = "gui")]
     View(view::ViewArgs),
@@ -156,6 +162,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Session(args) => session::session(&ctx, &args),
         Command::Dicom { action } => dicom::dicom(&action),
         Command::Phantom(args) => phantom::phantom(&args),
+        Command::Audit { action } => audit::audit(&action),
         #[cfg(feature = "gui")]
         Command::View(args) => view::view(&ctx, &args),
         #[cfg(not(feature = "gui"))]
