@@ -4,7 +4,9 @@
 //! previous record's line (64 zeros for the first), so editing, removing, inserting or
 //! moving a record breaks the chain at the record after it. A chain cannot show that
 //! its newest records were cut off, so each append also writes a checkpoint to a file
-//! beside the log (`LOG.checkpoints`): the record count, the byte length they fill and
+//! beside the log (`LOG.checkpoints`; the latest one replaces the one before unless that
+//! one's count is a multiple of 1024, so appends cost the same however long the log and
+//! the file stays small): the record count, the byte length they fill and
 //! the RFC 6962 Merkle tree head of their lines (leaf = SHA-256(0x00 || line), node =
 //! SHA-256(0x01 || left || right)), with the compact range (one hash per perfect
 //! subtree) that lets the next append extend it without reading the log. A log shorter
@@ -135,7 +137,7 @@ impl Log {
         // The checkpoint to extend: the last one, caught up with any records written
         // after it (a writer killed between record and checkpoint).
         let cp_path = self.checkpoint_path();
-        let mut cp = read_checkpoints(&cp_path)?.pop().unwrap_or(Checkpoint { size: 0, bytes: 0, root: String::new(), frontier: Frontier::default() });
+        let mut cp = last_checkpoint(&cp_path)?.unwrap_or(Checkpoint { size: 0, bytes: 0, root: String::new(), frontier: Frontier::default() });
         if cp.size > seq - 1 || cp.bytes > complete {
             return err(path, format!("the log holds {} records ({complete} bytes) but its last checkpoint covers {} ({} bytes): it was truncated; nothing appended", seq - 1, cp.size, cp.bytes));
         }
@@ -194,8 +196,9 @@ impl Log {
             while next_cp < checkpoints.len() && checkpoints[next_cp].size == n {
                 let cp = &checkpoints[next_cp];
                 if cp.bytes != offset || cp.root != frontier.root_hex() {
-                    // The checkpoint before held: the change is after it.
-                    let which = if checked + 1 == n { format!("record {n} was changed") } else { format!("a record from {} to {n} was changed", checked + 1) };
+                    // The checkpoint before held and the chain holds up to here: the last
+                    // record changed, or the ones before it were rewritten with their links.
+                    let which = if checked + 1 == n { format!("record {n} was changed") } else { format!("record {n} was changed, or records {} to {} were rewritten along with their links", checked + 1, n - 1) };
                     return err(path, format!("{which}: the records up to {n} no longer hash to their checkpoint ({} of {})", next_cp + 1, checkpoints.len()));
                 }
                 next_cp += 1;
@@ -241,6 +244,32 @@ fn last_line(file: &mut File, len: u64) -> std::io::Result<(u64, Option<String>)
     }
 }
 
+/// Checkpoints kept for good (the latest one is replaced unless its count is one of these).
+const KEEP_EVERY: u64 = 1024;
+
+fn parse_checkpoint(line: &str) -> Result<Checkpoint, String> {
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not a checkpoint ({e})"))?;
+    let size = v["size"].as_u64().ok_or("no size")?;
+    let bytes = v["bytes"].as_u64().ok_or("no bytes")?;
+    let root = v["root"].as_str().ok_or("no root")?.to_string();
+    let frontier = Frontier::from_json(&v["frontier"], size).ok_or("a frontier that does not fit its size")?;
+    Ok(Checkpoint { size, bytes, root, frontier })
+}
+
+/// The newest complete checkpoint, read from the file's end.
+fn last_checkpoint(path: &Path) -> Result<Option<Checkpoint>, AuditError> {
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return err(path, format!("cannot read the checkpoints: {e}")),
+    };
+    let len = f.metadata().map_err(io(path, "cannot read the checkpoints"))?.len();
+    match last_line(&mut f, len).map_err(io(path, "cannot read the checkpoints"))?.1 {
+        None => Ok(None),
+        Some(line) => parse_checkpoint(&line).map(Some).map_err(|e| AuditError { path: path.to_path_buf(), problem: format!("the last checkpoint: {e}") }),
+    }
+}
+
 fn read_checkpoints(path: &Path) -> Result<Vec<Checkpoint>, AuditError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -252,15 +281,11 @@ fn read_checkpoints(path: &Path) -> Result<Vec<Checkpoint>, AuditError> {
     let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
     for (n, line) in complete.lines().enumerate() {
         let bad = |why: &str| AuditError { path: path.to_path_buf(), problem: format!("line {}: {why}", n + 1) };
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(&format!("not a checkpoint ({e})")))?;
-        let size = v["size"].as_u64().ok_or_else(|| bad("no size"))?;
-        let bytes = v["bytes"].as_u64().ok_or_else(|| bad("no bytes"))?;
-        let root = v["root"].as_str().ok_or_else(|| bad("no root"))?.to_string();
-        let frontier = Frontier::from_json(&v["frontier"], size).ok_or_else(|| bad("a frontier that does not fit its size"))?;
-        if out.last().is_some_and(|p| p.size > size) {
+        let cp = parse_checkpoint(line).map_err(|e| bad(&e))?;
+        if out.last().is_some_and(|p| p.size > cp.size) {
             return Err(bad("checkpoints out of order"));
         }
-        out.push(Checkpoint { size, bytes, root, frontier });
+        out.push(cp);
     }
     Ok(out)
 }
@@ -269,9 +294,16 @@ fn append_checkpoint(path: &Path, cp: &Checkpoint) -> Result<(), AuditError> {
     let line = serde_json::json!({"size": cp.size, "bytes": cp.bytes, "root": cp.root, "frontier": cp.frontier.to_json()});
     let mut f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io(path, "cannot open the checkpoints"))?;
     let len = f.metadata().map_err(io(path, "cannot read the checkpoints"))?.len();
-    let (complete, _) = last_line(&mut f, len).map_err(io(path, "cannot read the checkpoints"))?;
-    if complete < len {
-        f.set_len(complete).map_err(io(path, "cannot remove an incomplete checkpoint"))?;
+    let (complete, last) = last_line(&mut f, len).map_err(io(path, "cannot read the checkpoints"))?;
+    // Drop an interrupted checkpoint, and the latest one unless it is kept for good.
+    let mut keep = complete;
+    if let Some(line) = last
+        && parse_checkpoint(&line).is_ok_and(|p| p.size % KEEP_EVERY != 0)
+    {
+        keep = complete - line.len() as u64 - 1;
+    }
+    if keep < len {
+        f.set_len(keep).map_err(io(path, "cannot replace the last checkpoint"))?;
     }
     f.seek(SeekFrom::End(0)).map_err(io(path, "cannot write the checkpoints"))?;
     f.write_all(format!("{line}\n").as_bytes()).map_err(io(path, "cannot write the checkpoints"))?;

@@ -39,7 +39,8 @@ fn problem(log: &Log) -> String {
 fn an_intact_log_verifies_with_every_record_under_a_checkpoint() {
     let log = five("intact");
     let v = log.verify().unwrap();
-    assert_eq!((v.records, v.checkpoints, v.unchecked, v.incomplete_tail), (5, 5, 0, false));
+    // The latest checkpoint replaces the one before (counts that are not multiples of 1024).
+    assert_eq!((v.records, v.checkpoints, v.unchecked, v.incomplete_tail), (5, 1, 0, false));
 }
 
 #[test]
@@ -49,18 +50,14 @@ fn an_edited_byte_is_named_by_the_record_after_it_or_by_the_checkpoint() {
     l[1] = l[1].replace("\"n\":2", "\"n\":7");
     write_lines(&log, &l);
     let p = problem(&log);
-    assert!(p.starts_with("record 2 was changed"), "{p}");
-    // Without checkpoints the chain alone names it, at the record after it.
-    std::fs::remove_file(log.checkpoint_path()).unwrap();
-    let p = problem(&log);
-    assert!(p.contains("record 3 does not follow record 2"), "{p}");
+    assert!(p.contains("record 3 does not follow record 2: record 2 was changed"), "{p}");
     // The newest record has no successor: its checkpoint catches it.
     let log = five("edited-last");
     let mut l = lines(&log);
     l[4] = l[4].replace("success", "failure");
     write_lines(&log, &l);
     let p = problem(&log);
-    assert!(p.starts_with("record 5 was changed: the records up to 5 no longer hash to their checkpoint"), "{p}");
+    assert!(p.starts_with("record 5 was changed, or records 1 to 4 were rewritten along with their links: the records up to 5 no longer hash to their checkpoint"), "{p}");
     // A byte that breaks the JSON.
     let log = five("garbled");
     let mut bytes = std::fs::read(log.path()).unwrap();
@@ -100,7 +97,7 @@ fn a_cut_off_tail_is_found_and_nothing_is_appended_to_it() {
     l.truncate(3);
     write_lines(&log, &l);
     let p = problem(&log);
-    assert!(p.starts_with("truncated: a checkpoint covers 4 records"), "{p}");
+    assert!(p.starts_with("truncated: a checkpoint covers 5 records"), "{p}");
     let e = log.append("2026-12-04T10:00:00Z", json!({"kind": "run"})).unwrap_err();
     assert!(e.problem.contains("it was truncated; nothing appended"), "{}", e.problem);
     assert_eq!(lines(&log).len(), 3);
@@ -123,12 +120,9 @@ fn an_interrupted_write_loses_only_its_own_record() {
     // Killed between the record and its checkpoint (and mid-checkpoint): the record is
     // vouched for by the chain until the next append checkpoints it.
     let cp = log.checkpoint_path();
-    let mut text = std::fs::read_to_string(&cp).unwrap();
-    text.truncate(text.trim_end().rfind('\n').unwrap() + 1);
-    text.push_str(r#"{"size":6,"by"#);
-    std::fs::write(&cp, text).unwrap();
+    std::fs::write(&cp, r#"{"size":6,"by"#).unwrap();
     let v = log.verify().unwrap();
-    assert_eq!((v.records, v.unchecked), (6, 1));
+    assert_eq!((v.records, v.unchecked), (6, 6));
     log.append("2026-12-04T10:00:03Z", json!({"kind": "run", "n": 7})).unwrap();
     let v = log.verify().unwrap();
     assert_eq!((v.records, v.unchecked), (7, 0));
@@ -155,4 +149,28 @@ fn writers_at_once_keep_one_chain() {
     }
     let v = log.verify().unwrap();
     assert_eq!((v.records, v.unchecked), (320, 0));
+}
+
+#[test]
+fn every_1024th_checkpoint_is_kept_and_each_one_is_checked() {
+    let log = fresh("long");
+    for i in 0..2100 {
+        log.append("2026-12-04T10:00:00Z", json!({"kind": "run", "i": i})).unwrap();
+    }
+    let v = log.verify().unwrap();
+    assert_eq!((v.records, v.checkpoints, v.unchecked), (2100, 3, 0));
+    // An edit under the first kept checkpoint, with the chain rewritten after it, is
+    // still found by that checkpoint.
+    let mut l = lines(&log);
+    l[99] = l[99].replace("\"i\":99", "\"i\":-1");
+    let mut prev = isotherm_audit::hash_hex(l[98].as_bytes());
+    for line in l.iter_mut().skip(99) {
+        let mut r = isotherm_audit::Record::parse(line).unwrap();
+        r.prev = prev;
+        *line = r.to_line();
+        prev = isotherm_audit::hash_hex(line.as_bytes());
+    }
+    write_lines(&log, &l);
+    let p = problem(&log);
+    assert!(p.starts_with("record 1024 was changed, or records 1 to 1023 were rewritten"), "{p}");
 }
