@@ -22,6 +22,20 @@ impl Record {
         format!(r#"{{"seq":{},"time":{},"prev":"{}","event":{}}}"#, self.seq, serde_json::Value::from(self.time.as_str()), self.prev, self.event)
     }
 
+    /// (seq, prev) read straight from the fixed start `{"seq":N,"time":"..","prev":"H",`
+    /// that `to_line` writes, without parsing the event: what verification needs, fast.
+    /// `None` for any other shape (then [`Record::parse`] says what is wrong).
+    pub fn header(line: &[u8]) -> Option<(u64, &[u8])> {
+        let rest = line.strip_prefix(br#"{"seq":"#)?;
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let seq = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+        let rest = rest[digits..].strip_prefix(br#","time":""#)?;
+        let close = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+        let rest = rest[close..].strip_prefix(br#"","prev":""#)?;
+        let (prev, rest) = (rest.get(..64)?, rest.get(64..)?);
+        rest.starts_with(br#"","event":"#).then_some((seq, prev))
+    }
+
     pub fn parse(line: &str) -> Result<Record, String> {
         let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not a JSON record ({e})"))?;
         let seq = v["seq"].as_u64().ok_or("no record number")?;
@@ -37,5 +51,21 @@ pub fn hash_hex(bytes: &[u8]) -> String {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    String::from_utf8(bytes.iter().flat_map(|&b| hex_pair(b)).collect()).expect("hex digits")
+}
+
+/// The two lower-case hex digits of a byte.
+pub(crate) fn hex_pair(b: u8) -> [u8; 2] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    [DIGITS[(b >> 4) as usize], DIGITS[(b & 15) as usize]]
+}
+
+/// SHA-256 as hex digits, without allocating (the verifier compares millions).
+pub(crate) fn hash_hex_bytes(bytes: &[u8]) -> [u8; 64] {
+    let digest = Sha256::digest(bytes);
+    let mut out = [0u8; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(digest) {
+        pair.copy_from_slice(&hex_pair(b));
+    }
+    out
 }
