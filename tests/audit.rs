@@ -22,9 +22,15 @@ fn runs_are_audited_with_their_outcome_and_hashes_and_tampering_is_named() {
     let failed = dir.join("failed");
     let o = isotherm_audited(&log, &["--plugin-dir", fixtures.to_str().unwrap(), "run", "panicking", "--out", failed.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
+    // A plugin the loader refuses (built for another ABI) is recorded as refused.
+    let o = isotherm_audited(&log, &["--plugin-dir", fixtures.to_str().unwrap(), "run", "other-abi", "--out", failed.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
 
     let records: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(records.len(), 2);
+    assert_eq!(records.len(), 3);
+    let refused = &records[2]["event"];
+    assert_eq!((refused["kind"].as_str(), refused["outcome"].as_str(), refused["plugin"]["id"].as_str()), (Some("refusal"), Some("refused"), Some("other-abi")));
+    assert!(refused["error"].as_str().unwrap().contains("0.3.0"), "{refused}");
     let (run, fail) = (&records[0]["event"], &records[1]["event"]);
     assert_eq!((records[0]["seq"].as_u64(), records[1]["seq"].as_u64()), (Some(1), Some(2)));
     assert_eq!((run["kind"].as_str(), run["outcome"].as_str()), (Some("run"), Some("success")));
@@ -49,7 +55,7 @@ fn runs_are_audited_with_their_outcome_and_hashes_and_tampering_is_named() {
     };
     let (code, said) = verify(&log);
     assert_eq!(code, Some(0), "{said}");
-    assert!(said.contains("2 record(s) intact, 1 checkpoint(s) hold"), "{said}");
+    assert!(said.contains("3 record(s) intact, 1 checkpoint(s) hold"), "{said}");
 
     // One byte of the first record changed: named.
     let original = std::fs::read_to_string(&log).unwrap();
@@ -62,7 +68,7 @@ fn runs_are_audited_with_their_outcome_and_hashes_and_tampering_is_named() {
     std::fs::write(&log, format!("{first_line}\n")).unwrap();
     let (code, said) = verify(&log);
     assert_eq!(code, Some(1), "{said}");
-    assert!(said.contains("truncated: a checkpoint covers 2 records"), "{said}");
+    assert!(said.contains("truncated: a checkpoint covers 3 records"), "{said}");
     // A log that is not there.
     let (code, said) = verify(&dir.join("none.jsonl"));
     assert_eq!(code, Some(1));

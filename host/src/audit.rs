@@ -56,7 +56,7 @@ pub fn run_event(record: &Value, outputs: &[PathBuf]) -> Value {
     };
     json!({
         "kind": "run",
-        "user": record["user"],
+        "user": record["user"].as_str().map(String::from).unwrap_or_else(|| std::env::var("USER").unwrap_or_default()),
         "host": host_name(),
         "plugin": record["plugin"],
         "models": record["models"],
@@ -65,6 +65,25 @@ pub fn run_event(record: &Value, outputs: &[PathBuf]) -> Value {
         "outputs": outputs.iter().map(|p| json!({"path": p, "sha256": crate::loader::sha256_file(p).ok()})).collect::<Vec<_>>(),
         "outcome": outcome,
         "error": record["error"],
+    })
+}
+
+/// The same event under another kind (`session`).
+pub fn with_kind(mut event: Value, kind: &str) -> Value {
+    event["kind"] = kind.into();
+    event
+}
+
+/// A plugin that was asked for and did not run: missing, or refused by the loader
+/// (another ABI, a changed model, a garbled manifest), with the reason.
+pub fn refusal(plugin: &str, reason: &str) -> Value {
+    json!({
+        "kind": "refusal",
+        "user": std::env::var("USER").unwrap_or_default(),
+        "host": host_name(),
+        "plugin": {"id": plugin},
+        "outcome": "refused",
+        "error": reason,
     })
 }
 

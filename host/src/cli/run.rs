@@ -61,7 +61,9 @@ fn split_pair<'a>(text: &'a str, what: &str) -> Result<(&'a str, &'a str), Strin
 pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
     let registry = ctx.registry();
     let Some(plugin) = registry.get(&args.id).cloned() else {
-        eprintln!("error: {}", registry.explain_missing(&args.id, &ctx.search));
+        let why = registry.explain_missing(&args.id, &ctx.search);
+        eprintln!("error: {why}");
+        crate::audit::append(crate::audit::refusal(&args.id, &why));
         return EXIT_FAILED;
     };
     let Prepared { request, input_files, input_warnings, params, input_sources } = match prepare(&plugin, &args.inputs, &args.params, args.frame, args.dicom_policy) {

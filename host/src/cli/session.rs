@@ -103,7 +103,9 @@ pub fn session(ctx: &Context, args: &SessionArgs) -> i32 {
     };
     let registry = ctx.registry();
     let Some(plugin) = registry.get(&args.id).cloned() else {
-        eprintln!("error: {}", registry.explain_missing(&args.id, &ctx.search));
+        let why = registry.explain_missing(&args.id, &ctx.search);
+        eprintln!("error: {why}");
+        crate::audit::append(crate::audit::refusal(&args.id, &why));
         return EXIT_FAILED;
     };
     if !plugin.offers_sessions() {
@@ -130,7 +132,9 @@ pub fn session(ctx: &Context, args: &SessionArgs) -> i32 {
     };
     let fail = |e: JobError, steps: &Vec<serde_json::Value>| {
         let status = if matches!(e, JobError::Cancelled) { "cancelled" } else { "failed" };
-        let _ = crate::io::report::write_json(&args.out.join("session.json"), &record(status, Some(e.to_string()), steps));
+        let r = record(status, Some(e.to_string()), steps);
+        let _ = crate::io::report::write_json(&args.out.join("session.json"), &r);
+        crate::audit::append(crate::audit::with_kind(crate::audit::run_event(&r, &[]), "session"));
         eprintln!("error: session of '{}' {status}: {e}", plugin.id());
         if matches!(e, JobError::Cancelled) { EXIT_CANCELLED } else { EXIT_FAILED }
     };
@@ -223,7 +227,9 @@ pub fn session(ctx: &Context, args: &SessionArgs) -> i32 {
         }));
     }
     drop(handle);
-    let _ = crate::io::report::write_json(&args.out.join("session.json"), &record("ok", None, &steps));
+    let r = record("ok", None, &steps);
+    let _ = crate::io::report::write_json(&args.out.join("session.json"), &r);
+    crate::audit::append(crate::audit::with_kind(crate::audit::run_event(&r, &[]), "session"));
     println!("{}: {} step(s) in {:.2} s; record in {}", plugin.id(), steps.len(), started.elapsed().as_secs_f64(), args.out.join("session.json").display());
     0
 }
