@@ -10,10 +10,19 @@ fn runs_are_audited_with_their_outcome_and_hashes_and_tampering_is_named() {
     let log = dir.join("audit.jsonl");
     let demo = workspace_root().join("assets/cases/demo");
     let out = dir.join("ok");
-    let o = isotherm_audited(&log, &[
-        "run", "template", "--input", &format!("ct={}", demo.join("pre_ct.nii.gz").display()),
-        "--input", &format!("mask={}", demo.join("pre_labels.nii.gz").display()), "--out", out.to_str().unwrap(),
-    ]);
+    let o = isotherm_audited(
+        &log,
+        &[
+            "run",
+            "template",
+            "--input",
+            &format!("ct={}", demo.join("pre_ct.nii.gz").display()),
+            "--input",
+            &format!("mask={}", demo.join("pre_labels.nii.gz").display()),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(!stderr.contains("audit"), "{stderr}");
@@ -29,7 +38,10 @@ fn runs_are_audited_with_their_outcome_and_hashes_and_tampering_is_named() {
     let records: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(records.len(), 3);
     let refused = &records[2]["event"];
-    assert_eq!((refused["kind"].as_str(), refused["outcome"].as_str(), refused["plugin"]["id"].as_str()), (Some("refusal"), Some("refused"), Some("other-abi")));
+    assert_eq!(
+        (refused["kind"].as_str(), refused["outcome"].as_str(), refused["plugin"]["id"].as_str()),
+        (Some("refusal"), Some("refused"), Some("other-abi"))
+    );
     assert!(refused["error"].as_str().unwrap().contains("0.3.0"), "{refused}");
     let (run, fail) = (&records[0]["event"], &records[1]["event"]);
     assert_eq!((records[0]["seq"].as_u64(), records[1]["seq"].as_u64()), (Some(1), Some(2)));

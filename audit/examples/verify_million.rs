@@ -17,7 +17,8 @@ fn main() {
     let mut out = std::io::BufWriter::new(std::fs::File::create(log.path()).unwrap());
     let mut prev = "0".repeat(64);
     for seq in 1..n {
-        let event = json!({"kind": "run", "user": "radiologist", "plugin": {"id": "segmentation", "version": "0.1.0"}, "params_sha256": prev, "outcome": "success"});
+        let event =
+            json!({"kind": "run", "user": "radiologist", "plugin": {"id": "segmentation", "version": "0.1.0"}, "params_sha256": prev, "outcome": "success"});
         let line = Record { seq, time: "2026-12-04T10:00:00.000Z".into(), prev: prev.clone(), event }.to_line();
         prev = hash_hex(line.as_bytes());
         writeln!(out, "{line}").unwrap();
@@ -30,6 +31,10 @@ fn main() {
     let t = Instant::now();
     let v = log.verify().unwrap();
     let verify = t.elapsed().as_secs_f64();
-    println!("{} records ({:.0} MB): verify {verify:.3} s; the first append after them (catching the checkpoint up) {append:.3} s", v.records, bytes as f64 / 1e6);
+    println!(
+        "{} records ({:.0} MB): verify {verify:.3} s; the first append after them (catching the checkpoint up) {append:.3} s",
+        v.records,
+        bytes as f64 / 1e6
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -139,7 +139,15 @@ impl Log {
         let cp_path = self.checkpoint_path();
         let mut cp = last_checkpoint(&cp_path)?.unwrap_or(Checkpoint { size: 0, bytes: 0, root: String::new(), frontier: Frontier::default() });
         if cp.size > seq - 1 || cp.bytes > complete {
-            return err(path, format!("the log holds {} records ({complete} bytes) but its last checkpoint covers {} ({} bytes): it was truncated; nothing appended", seq - 1, cp.size, cp.bytes));
+            return err(
+                path,
+                format!(
+                    "the log holds {} records ({complete} bytes) but its last checkpoint covers {} ({} bytes): it was truncated; nothing appended",
+                    seq - 1,
+                    cp.size,
+                    cp.bytes
+                ),
+            );
         }
         if cp.size < seq - 1 {
             file.seek(SeekFrom::Start(cp.bytes)).map_err(io(path, "cannot read the audit log"))?;
@@ -174,49 +182,89 @@ impl Log {
         let (mut n, mut offset, mut next_cp, mut checked) = (0u64, 0u64, 0usize, 0u64);
         let mut incomplete_tail = false;
         let mut rest = &bytes[..];
-        while !rest.is_empty() {
-            let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-                incomplete_tail = true;
+        let mut block: Vec<&[u8]> = Vec::with_capacity(BLOCK);
+        loop {
+            // A block of lines is hashed side by side, then checked in order.
+            block.clear();
+            while block.len() < BLOCK && !rest.is_empty() {
+                let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+                    incomplete_tail = true;
+                    rest = &[];
+                    break;
+                };
+                block.push(&rest[..end]);
+                rest = &rest[end + 1..];
+            }
+            if block.is_empty() {
                 break;
-            };
-            let line = &rest[..end];
-            rest = &rest[end + 1..];
-            n += 1;
-            offset += end as u64 + 1;
-            // The event itself need not be parsed: any change to it changes the line's hash.
-            let (seq, link) = match Record::header(line) {
-                Some(h) => h,
-                None => {
-                    let text = std::str::from_utf8(line).map_err(|_| AuditError { path: path.clone(), problem: format!("line {n}: not UTF-8 text (the record's bytes were changed)") })?;
-                    let problem = Record::parse(text).err().unwrap_or_else(|| "not in the log's record layout".into());
-                    return err(path, format!("line {n}: {problem} (the record's bytes were changed)"));
-                }
-            };
-            if seq != n {
-                return err(path, format!("line {n} holds record {seq}: records were removed, inserted or reordered before it"));
             }
-            if link != prev {
-                return err(path, format!("record {n} does not follow record {}: record {} was changed, or records between them were removed or reordered", n - 1, n - 1));
-            }
-            prev = chain::hash_hex_bytes(line);
-            frontier.push(merkle::leaf(line));
-            while next_cp < checkpoints.len() && checkpoints[next_cp].size == n {
-                let cp = &checkpoints[next_cp];
-                if cp.bytes != offset || cp.root != frontier.root_hex() {
-                    // The checkpoint before held and the chain holds up to here: the last
-                    // record changed, or the ones before it were rewritten with their links.
-                    let which = if checked + 1 == n { format!("record {n} was changed") } else { format!("record {n} was changed, or records {} to {} were rewritten along with their links", checked + 1, n - 1) };
-                    return err(path, format!("{which}: the records up to {n} no longer hash to their checkpoint ({} of {})", next_cp + 1, checkpoints.len()));
+            for (&line, (hash, leaf)) in block.iter().zip(hash_lines(&block)) {
+                n += 1;
+                offset += line.len() as u64 + 1;
+                // The event itself need not be parsed: any change to it changes the line's hash.
+                let (seq, link) = match Record::header(line) {
+                    Some(h) => h,
+                    None => {
+                        let text = std::str::from_utf8(line)
+                            .map_err(|_| AuditError { path: path.clone(), problem: format!("line {n}: not UTF-8 text (the record's bytes were changed)") })?;
+                        let problem = Record::parse(text).err().unwrap_or_else(|| "not in the log's record layout".into());
+                        return err(path, format!("line {n}: {problem} (the record's bytes were changed)"));
+                    }
+                };
+                if seq != n {
+                    return err(path, format!("line {n} holds record {seq}: records were removed, inserted or reordered before it"));
                 }
-                next_cp += 1;
-                checked = n;
+                if link != prev {
+                    return err(
+                        path,
+                        format!("record {n} does not follow record {}: record {} was changed, or records between them were removed or reordered", n - 1, n - 1),
+                    );
+                }
+                prev = hash;
+                frontier.push(leaf);
+                while next_cp < checkpoints.len() && checkpoints[next_cp].size == n {
+                    let cp = &checkpoints[next_cp];
+                    if cp.bytes != offset || cp.root != frontier.root_hex() {
+                        // The checkpoint before held and the chain holds up to here: the last
+                        // record changed, or the ones before it were rewritten with their links.
+                        let which = if checked + 1 == n {
+                            format!("record {n} was changed")
+                        } else {
+                            format!("record {n} was changed, or records {} to {} were rewritten along with their links", checked + 1, n - 1)
+                        };
+                        return err(
+                            path,
+                            format!("{which}: the records up to {n} no longer hash to their checkpoint ({} of {})", next_cp + 1, checkpoints.len()),
+                        );
+                    }
+                    next_cp += 1;
+                    checked = n;
+                }
             }
         }
         if let Some(cp) = checkpoints.get(next_cp) {
-            return err(path, format!("truncated: a checkpoint covers {} records ({} bytes), the log holds {n} complete records ({offset} bytes)", cp.size, cp.bytes));
+            return err(
+                path,
+                format!("truncated: a checkpoint covers {} records ({} bytes), the log holds {n} complete records ({offset} bytes)", cp.size, cp.bytes),
+            );
         }
         Ok(Verified { records: n, root: frontier.root_hex(), checkpoints: checkpoints.len() as u64, unchecked: n - checked, incomplete_tail })
     }
+}
+
+/// Lines hashed per block when verifying.
+const BLOCK: usize = 1 << 16;
+
+/// Each line's chain hash (hex) and Merkle leaf, on all cores: the two SHA-256 passes are
+/// nearly all of a verification's work, and lines hash independently.
+fn hash_lines(lines: &[&[u8]]) -> Vec<([u8; 64], merkle::Hash)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let per = lines.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let parts: Vec<_> =
+            lines.chunks(per).map(|part| s.spawn(move || part.iter().map(|l| (chain::hash_hex_bytes(l), merkle::leaf(l))).collect::<Vec<_>>())).collect();
+        parts.into_iter().flat_map(|p| p.join().expect("hashing does not panic")).collect()
+    })
 }
 
 /// (byte length of the complete lines, the last complete line) of a file of `len` bytes:

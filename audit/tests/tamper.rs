@@ -57,7 +57,10 @@ fn an_edited_byte_is_named_by_the_record_after_it_or_by_the_checkpoint() {
     l[4] = l[4].replace("success", "failure");
     write_lines(&log, &l);
     let p = problem(&log);
-    assert!(p.starts_with("record 5 was changed, or records 1 to 4 were rewritten along with their links: the records up to 5 no longer hash to their checkpoint"), "{p}");
+    assert!(
+        p.starts_with("record 5 was changed, or records 1 to 4 were rewritten along with their links: the records up to 5 no longer hash to their checkpoint"),
+        "{p}"
+    );
     // A byte that breaks the JSON.
     let log = five("garbled");
     let mut bytes = std::fs::read(log.path()).unwrap();

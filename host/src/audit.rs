@@ -41,7 +41,11 @@ pub fn now() -> String {
 
 /// This machine's name.
 pub fn host_name() -> String {
-    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string())).unwrap_or_default()
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+        .unwrap_or_default()
 }
 
 /// The audit event of a run from its run record (`run.json`'s content): who, where,
