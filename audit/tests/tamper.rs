@@ -177,3 +177,48 @@ fn every_1024th_checkpoint_is_kept_and_each_one_is_checked() {
     let p = problem(&log);
     assert!(p.starts_with("record 1024 was changed, or records 1 to 1023 were rewritten"), "{p}");
 }
+
+/// Not a test on its own: the writer process `killed_writers_never_break_the_chain`
+/// starts and kills (appends until killed).
+#[test]
+#[ignore = "a child process of killed_writers_never_break_the_chain"]
+fn writer_until_killed() {
+    let path = std::env::var_os("ISOTHERM_AUDIT_TEST_WRITER").expect("run by killed_writers_never_break_the_chain");
+    let log = Log::new(PathBuf::from(path));
+    for i in 0.. {
+        log.append("2026-12-04T10:00:00Z", json!({"kind": "run", "i": i, "padding": "x".repeat(2000)})).unwrap();
+    }
+}
+
+#[test]
+fn killed_writers_never_break_the_chain() {
+    let log = fresh("killed");
+    let exe = std::env::current_exe().unwrap();
+    for round in 0..6u64 {
+        // Two writer processes at once, killed (SIGKILL) at an arbitrary moment.
+        let mut children: Vec<_> = (0..2)
+            .map(|_| {
+                std::process::Command::new(&exe)
+                    .args(["--ignored", "--exact", "writer_until_killed", "--test-threads", "1"])
+                    .env("ISOTHERM_AUDIT_TEST_WRITER", log.path())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(150 + 37 * round));
+        for c in &mut children {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+        // Whatever the moment: the chain holds; at most one record is incomplete.
+        let v = log.verify().unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert!(v.records > 0, "round {round}: the writers appended nothing");
+    }
+    let before = log.verify().unwrap().records;
+    let a = log.append("2026-12-04T10:00:00Z", json!({"kind": "run", "after": "kills"})).unwrap();
+    assert_eq!(a.seq, before + 1);
+    let v = log.verify().unwrap();
+    assert_eq!((v.records, v.unchecked, v.incomplete_tail), (before + 1, 0, false));
+}
