@@ -36,6 +36,14 @@ impl Record {
         rest.starts_with(br#"","event":"#).then_some((seq, prev))
     }
 
+    /// [`Record::header`], or what is wrong with the line.
+    pub fn checked_header(line: &[u8]) -> Result<(u64, &[u8]), String> {
+        Record::header(line).ok_or_else(|| match std::str::from_utf8(line) {
+            Err(_) => "not UTF-8 text".to_string(),
+            Ok(text) => Record::parse(text).err().unwrap_or_else(|| "not in the log's record layout".into()),
+        })
+    }
+
     pub fn parse(line: &str) -> Result<Record, String> {
         let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not a JSON record ({e})"))?;
         let seq = v["seq"].as_u64().ok_or("no record number")?;
@@ -47,7 +55,7 @@ impl Record {
 
 /// SHA-256 as lower-case hex.
 pub fn hash_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    String::from_utf8(hash_hex_bytes(bytes).to_vec()).expect("hex digits")
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -130,8 +130,9 @@ impl Log {
         let (seq, prev) = match &last {
             None => (1, chain::GENESIS.to_string()),
             Some(line) => {
-                let r = Record::parse(line).map_err(|e| AuditError { path: path.clone(), problem: format!("the last record: {e}") })?;
-                (r.seq + 1, hash_hex(line.as_bytes()))
+                let (seq, _) =
+                    Record::checked_header(line.as_bytes()).map_err(|e| AuditError { path: path.clone(), problem: format!("the last record: {e}") })?;
+                (seq + 1, hash_hex(line.as_bytes()))
             }
         };
         // The checkpoint to extend: the last one, caught up with any records written
@@ -202,15 +203,8 @@ impl Log {
                 n += 1;
                 offset += line.len() as u64 + 1;
                 // The event itself need not be parsed: any change to it changes the line's hash.
-                let (seq, link) = match Record::header(line) {
-                    Some(h) => h,
-                    None => {
-                        let text = std::str::from_utf8(line)
-                            .map_err(|_| AuditError { path: path.clone(), problem: format!("line {n}: not UTF-8 text (the record's bytes were changed)") })?;
-                        let problem = Record::parse(text).err().unwrap_or_else(|| "not in the log's record layout".into());
-                        return err(path, format!("line {n}: {problem} (the record's bytes were changed)"));
-                    }
-                };
+                let (seq, link) = Record::checked_header(line)
+                    .map_err(|problem| AuditError { path: path.clone(), problem: format!("line {n}: {problem} (the record's bytes were changed)") })?;
                 if seq != n {
                     return err(path, format!("line {n} holds record {seq}: records were removed, inserted or reordered before it"));
                 }

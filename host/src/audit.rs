@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-pub use isotherm_audit::{AuditError, Log, Verified};
+pub use isotherm_audit::Log;
 
 /// The audit log of this user.
 pub fn log() -> Log {
@@ -48,10 +48,11 @@ pub fn host_name() -> String {
         .unwrap_or_default()
 }
 
-/// The audit event of a run from its run record (`run.json`'s content): who, where,
-/// the plugin with its library and model hashes, the inputs with theirs (and DICOM
-/// identifiers), the parameters' hash, each output file's hash, and the outcome.
-pub fn run_event(record: &Value, outputs: &[PathBuf]) -> Value {
+/// The audit event (`kind`: run, session) from a run's record (`run.json`'s or
+/// `session.json`'s content): who, where, the plugin with its library and model hashes,
+/// the inputs with theirs (and DICOM identifiers), the parameters' hash, each output
+/// file's hash, and the outcome.
+pub fn run_event(kind: &str, record: &Value, outputs: &[PathBuf]) -> Value {
     let params = record.get("params").cloned().unwrap_or(Value::Null);
     let outcome = match record["status"].as_str() {
         Some("ok") => "success",
@@ -59,7 +60,7 @@ pub fn run_event(record: &Value, outputs: &[PathBuf]) -> Value {
         None => "failed",
     };
     json!({
-        "kind": "run",
+        "kind": kind,
         "user": record["user"].as_str().map(String::from).unwrap_or_else(|| std::env::var("USER").unwrap_or_default()),
         "host": host_name(),
         "plugin": record["plugin"],
@@ -70,12 +71,6 @@ pub fn run_event(record: &Value, outputs: &[PathBuf]) -> Value {
         "outcome": outcome,
         "error": record["error"],
     })
-}
-
-/// The same event under another kind (`session`).
-pub fn with_kind(mut event: Value, kind: &str) -> Value {
-    event["kind"] = kind.into();
-    event
 }
 
 /// A plugin that was asked for and did not run: missing, or refused by the loader
@@ -100,7 +95,9 @@ pub fn append(event: Value) {
     }
 }
 
-/// `isotherm audit verify [LOG]`.
-pub fn verify(path: Option<&Path>) -> Result<Verified, AuditError> {
-    path.map(Log::new).unwrap_or_else(log).verify()
+/// Writes a run's record to `file` (`run.json`, `session.json`) and appends it to the
+/// audit log as a `kind` event with the outputs' hashes.
+pub fn write_and_append(file: &Path, kind: &str, record: &Value, outputs: &[PathBuf]) {
+    let _ = crate::io::report::write_json(file, record);
+    append(run_event(kind, record, outputs));
 }

@@ -18,22 +18,27 @@ pub enum AuditAction {
 
 pub fn audit(action: &AuditAction) -> i32 {
     match action {
-        AuditAction::Verify { log } => match crate::audit::verify(log.as_deref()) {
-            Ok(v) => {
-                let path = log.clone().unwrap_or_else(|| crate::audit::log().path().to_path_buf());
-                println!("{}: {} record(s) intact, {} checkpoint(s) hold; tree head {}", path.display(), v.records, v.checkpoints, v.root);
-                if v.unchecked > 0 {
-                    println!("  the last {} record(s) are after the last checkpoint (an append was interrupted): only the chain vouches for them", v.unchecked);
+        AuditAction::Verify { log } => {
+            let log = log.as_deref().map(crate::audit::Log::new).unwrap_or_else(crate::audit::log);
+            match log.verify() {
+                Ok(v) => {
+                    println!("{}: {} record(s) intact, {} checkpoint(s) hold; tree head {}", log.path().display(), v.records, v.checkpoints, v.root);
+                    if v.unchecked > 0 {
+                        println!(
+                            "  the last {} record(s) are after the last checkpoint (an append was interrupted): only the chain vouches for them",
+                            v.unchecked
+                        );
+                    }
+                    if v.incomplete_tail {
+                        println!("  the last line is an incomplete record (a writer was interrupted); the next append removes it");
+                    }
+                    0
                 }
-                if v.incomplete_tail {
-                    println!("  the last line is an incomplete record (a writer was interrupted); the next append removes it");
+                Err(e) => {
+                    eprintln!("error: audit log: {e}");
+                    EXIT_FAILED
                 }
-                0
             }
-            Err(e) => {
-                eprintln!("error: audit log: {e}");
-                EXIT_FAILED
-            }
-        },
+        }
     }
 }

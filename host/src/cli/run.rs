@@ -132,7 +132,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
                 Ok(w) => w,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    audit_and_write(&args.out, record("failed", Some(e.to_string()), vec![]), &[]);
+                    crate::audit::write_and_append(&args.out.join("run.json"), "run", &record("failed", Some(e.to_string()), vec![]), &[]);
                     return EXIT_FAILED;
                 }
             };
@@ -141,7 +141,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
                     Ok(w) => written.extend(w),
                     Err(e) => {
                         eprintln!("error: {e}");
-                        audit_and_write(&args.out, record("failed", Some(e), written.clone()), &written);
+                        crate::audit::write_and_append(&args.out.join("run.json"), "run", &record("failed", Some(e), written.clone()), &written);
                         return EXIT_FAILED;
                     }
                 }
@@ -152,12 +152,12 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
                     Ok(w) => written.extend(w),
                     Err(e) => {
                         eprintln!("error: {e}");
-                        audit_and_write(&args.out, record("failed", Some(e), written.clone()), &written);
+                        crate::audit::write_and_append(&args.out.join("run.json"), "run", &record("failed", Some(e), written.clone()), &written);
                         return EXIT_FAILED;
                     }
                 }
             }
-            audit_and_write(&args.out, record("ok", None, written.clone()), &written);
+            crate::audit::write_and_append(&args.out.join("run.json"), "run", &record("ok", None, written.clone()), &written);
             println!("{} finished in {:.2} s: {} scene node(s), {} file(s) in {}", plugin.id(), elapsed.as_secs_f64(), nodes, written.len(), args.out.display());
             for w in &written {
                 println!("  {}", w.file_name().map(|f| f.to_string_lossy()).unwrap_or_default());
@@ -170,7 +170,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> i32 {
                 JobError::TimedOut(_) => "timed out",
                 _ => "failed",
             };
-            audit_and_write(&args.out, record(status, Some(e.to_string()), vec![]), &[]);
+            crate::audit::write_and_append(&args.out.join("run.json"), "run", &record(status, Some(e.to_string()), vec![]), &[]);
             eprintln!("error: plugin '{}' {status}: {e}", plugin.id());
             if matches!(e, JobError::Cancelled) { EXIT_CANCELLED } else { EXIT_FAILED }
         }
@@ -278,12 +278,6 @@ pub(super) fn prepare(
     };
     let request = RunRequest { inputs: RVec::from(inputs), params: params.clone(), models: RVec::from(plugin.models.clone()) };
     Ok(Prepared { request, input_files, input_warnings, params, input_sources })
-}
-
-/// Writes `run.json` and appends the run to the audit log, with the outputs' hashes.
-fn audit_and_write(out: &std::path::Path, record: serde_json::Value, outputs: &[PathBuf]) {
-    let _ = crate::io::report::write_json(&out.join("run.json"), &record);
-    crate::audit::append(crate::audit::run_event(&record, outputs));
 }
 
 /// What a run's record (`run.json`, `session.json`) says of what ran on what: the

@@ -132,9 +132,7 @@ pub fn session(ctx: &Context, args: &SessionArgs) -> i32 {
     };
     let fail = |e: JobError, steps: &Vec<serde_json::Value>| {
         let status = if matches!(e, JobError::Cancelled) { "cancelled" } else { "failed" };
-        let r = record(status, Some(e.to_string()), steps);
-        let _ = crate::io::report::write_json(&args.out.join("session.json"), &r);
-        crate::audit::append(crate::audit::with_kind(crate::audit::run_event(&r, &[]), "session"));
+        crate::audit::write_and_append(&args.out.join("session.json"), "session", &record(status, Some(e.to_string()), steps), &[]);
         eprintln!("error: session of '{}' {status}: {e}", plugin.id());
         if matches!(e, JobError::Cancelled) { EXIT_CANCELLED } else { EXIT_FAILED }
     };
@@ -227,9 +225,7 @@ pub fn session(ctx: &Context, args: &SessionArgs) -> i32 {
         }));
     }
     drop(handle);
-    let r = record("ok", None, &steps);
-    let _ = crate::io::report::write_json(&args.out.join("session.json"), &r);
-    crate::audit::append(crate::audit::with_kind(crate::audit::run_event(&r, &[]), "session"));
+    crate::audit::write_and_append(&args.out.join("session.json"), "session", &record("ok", None, &steps), &[]);
     println!("{}: {} step(s) in {:.2} s; record in {}", plugin.id(), steps.len(), started.elapsed().as_secs_f64(), args.out.join("session.json").display());
     0
 }

@@ -62,9 +62,7 @@ impl Plugin for Radiomics {
             Some(p) => p,
             None => custom_protocol(request)?,
         };
-        if request.choice("families")? == "pyradiomics" {
-            protocol.families = features::Families::Pyradiomics;
-        }
+        protocol.families = features::Families::named(request.choice("families")?).unwrap_or(features::Families::All);
         let prognosis = request.bool("prognosis")? && request.raw().models.iter().any(|m| m.name.as_str() == "prognosis");
         if prognosis {
             // The model's covariates include 3D texture: measure every aggregation.

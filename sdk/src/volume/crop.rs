@@ -37,7 +37,7 @@ impl VoxelBox {
 
     /// Grown by `by` voxels on every side, clamped to a grid of `dims`.
     pub fn grown(self, by: usize, dims: [usize; 3]) -> VoxelBox {
-        VoxelBox { lo: self.lo.map(|l| l.saturating_sub(by)), hi: [0, 1, 2].map(|a| (self.hi[a] + by).min(dims[a] - 1)) }
+        self.grown_by([by; 3], dims)
     }
 
     /// Grown by `by[a]` voxels on both sides along axis a, clamped to a grid of `dims`.

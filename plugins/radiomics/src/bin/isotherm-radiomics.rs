@@ -216,11 +216,7 @@ fn bench(ct: &Path, mask: &Path, repeat: usize, preset: Option<&str>, families: 
     if let Some(name) = preset {
         settings.protocol = isotherm_radiomics::presets::preset(name).ok_or_else(|| format!("no preset '{name}' (try {})", isotherm_radiomics::presets::IBSI_CT.join(", ")))?;
     }
-    settings.protocol.families = match families {
-        "all" => Families::All,
-        "pyradiomics" => Families::Pyradiomics,
-        other => return Err(format!("--families {other}: all or pyradiomics")),
-    };
+    settings.protocol.families = Families::named(families).ok_or_else(|| format!("--families {families}: all or pyradiomics"))?;
     for _ in 0..repeat.max(1) {
         let start = Instant::now();
         let (volume, map) = rayon::join(|| isotherm_nifti::read_volume(ct, 0), || isotherm_nifti::read_label_map(mask));

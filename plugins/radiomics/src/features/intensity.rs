@@ -187,7 +187,7 @@ pub fn local_peaks(roi: &Roi, out: &mut Features) {
         }
         s / n as f64
     };
-    let positions = roi.positions(None);
+    let positions = roi.positions();
     let value = |p: &[i64; 3]| roi.values[roi.index(p[0] as usize, p[1] as usize, p[2] as usize)];
     let max = positions.iter().map(value).fold(f64::NEG_INFINITY, f64::max);
     let local = positions.iter().filter(|p| value(p) == max).map(|p| sphere_mean(*p)).fold(f64::NEG_INFINITY, f64::max);

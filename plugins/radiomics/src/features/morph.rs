@@ -71,7 +71,7 @@ fn ellipsoid_area(a: f64, b: f64, c: f64) -> f64 {
 
 /// Positions (mm) of the ROI's voxel centres, on an axis-aligned grid of `roi.spacing`.
 fn centres(roi: &Roi) -> Vec<[f64; 3]> {
-    roi.positions(None).iter().map(|p| [0, 1, 2].map(|a| p[a] as f64 * roi.spacing[a])).collect()
+    roi.positions().iter().map(|p| [0, 1, 2].map(|a| p[a] as f64 * roi.spacing[a])).collect()
 }
 
 /// The morphological features that weigh intensities: the centre of mass shift
@@ -103,7 +103,7 @@ pub fn shape(roi: &Roi, out: &mut Features) {
     let [nx, ny, nz] = roi.dims;
     let pd = [nx + 2, ny + 2, nz + 2];
     let mut field = vec![0f32; pd.iter().product()];
-    for p in roi.positions(None) {
+    for p in roi.positions() {
         field[(p[0] as usize + 1) + pd[0] * ((p[1] as usize + 1) + pd[1] * (p[2] as usize + 1))] = 1.0;
     }
     let g = Geometry::axis_aligned(pd.map(|d| d as u32), roi.spacing, [0, 1, 2].map(|a| -roi.spacing[a]));

@@ -57,6 +57,15 @@ pub enum Families {
 }
 
 impl Families {
+    /// The choice by its parameter name (`all`, `pyradiomics`).
+    pub fn named(name: &str) -> Option<Families> {
+        match name {
+            "all" => Some(Families::All),
+            "pyradiomics" => Some(Families::Pyradiomics),
+            _ => None,
+        }
+    }
+
     /// Whether the feature with this IBSI tag is computed.
     pub fn includes(self, tag: &str) -> bool {
         match self {
@@ -73,11 +82,6 @@ impl Families {
 pub struct Scope {
     pub texture: Texture,
     pub families: Families,
-}
-
-impl Scope {
-    /// Every family in every aggregation.
-    pub const ALL: Scope = Scope { texture: Texture::All, families: Families::All };
 }
 
 impl Texture {
@@ -210,14 +214,6 @@ impl Roi {
         i + self.dims[0] * (j + self.dims[1] * k)
     }
 
-    /// Grey level at a signed position, 0 outside the grid or the ROI.
-    pub fn level_at(&self, p: [i64; 3]) -> u32 {
-        if (0..3).any(|a| p[a] < 0 || p[a] >= self.dims[a] as i64) {
-            return 0;
-        }
-        self.levels[self.index(p[0] as usize, p[1] as usize, p[2] as usize)]
-    }
-
     /// Intensities inside the ROI.
     pub fn roi_values(&self) -> Vec<f64> {
         self.values.iter().zip(&self.mask).filter(|(_, m)| **m).map(|(v, _)| *v).collect()
@@ -238,19 +234,14 @@ impl Roi {
         self.slice_starts[k + 1] - self.slice_starts[k]
     }
 
-    /// All positions in the ROI, optionally restricted to one axial slice.
-    pub fn positions(&self, slice: Option<usize>) -> Vec<[i64; 3]> {
-        let mut out = Vec::new();
-        let ks: Vec<usize> = match slice { Some(k) => vec![k], None => (0..self.dims[2]).collect() };
-        for k in ks {
-            for j in 0..self.dims[1] {
-                for i in 0..self.dims[0] {
-                    if self.mask[self.index(i, j, k)] {
-                        out.push([i as i64, j as i64, k as i64]);
-                    }
-                }
-            }
-        }
-        out
+    /// The voxel (i, j, k) at index `p` of `padded`.
+    pub fn unpadded(&self, p: usize) -> [usize; 3] {
+        let (px, py) = (self.dims[0] + 2, self.dims[1] + 2);
+        [p % px - 1, (p / px) % py - 1, p / (px * py) - 1]
+    }
+
+    /// All positions in the ROI, in scan order.
+    pub fn positions(&self) -> Vec<[i64; 3]> {
+        self.voxels.iter().map(|&p| self.unpadded(p).map(|c| c as i64)).collect()
     }
 }

@@ -22,11 +22,8 @@ struct Zone {
 /// order of their first voxel (so planar zones come grouped by slice), with each zone's
 /// smallest value of `distance`.
 fn zones(roi: &Roi, planar: bool, distance: &[u32]) -> Vec<Zone> {
-    let [nx, ny, _] = roi.dims;
-    let (px, py) = (nx + 2, ny + 2);
     // On the padded grid: the border's level 0 stops every zone without a bounds check.
     let steps = roi.neighbour_steps(planar);
-    let unpadded = |p: usize| (p % px - 1) + nx * ((p / px) % py - 1 + ny * (p / (px * py) - 1));
     let mut seen = vec![false; roi.padded.len()];
     let mut stack = Vec::new();
     let mut out = Vec::new();
@@ -37,10 +34,11 @@ fn zones(roi: &Roi, planar: bool, distance: &[u32]) -> Vec<Zone> {
         let level = roi.padded[start];
         seen[start] = true;
         stack.push(start);
-        let mut zone = Zone { level, slice: start / (px * py) - 1, size: 0, distance: u32::MAX };
+        let mut zone = Zone { level, slice: roi.unpadded(start)[2], size: 0, distance: u32::MAX };
         while let Some(p) = stack.pop() {
             zone.size += 1;
-            zone.distance = zone.distance.min(distance[unpadded(p)]);
+            let [i, j, k] = roi.unpadded(p);
+            zone.distance = zone.distance.min(distance[roi.index(i, j, k)]);
             for &d in &steps {
                 let q = p.wrapping_add_signed(d);
                 if !seen[q] && roi.padded[q] == level {
